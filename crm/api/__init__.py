@@ -1,0 +1,5 @@
+"""The HTTP edge: webhook, JSON API, pages and the event stream."""
+
+from crm.api.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,95 @@
+"""The read API: chats, threads and the raw log. Shapes are a contract: only add."""
+
+from __future__ import annotations
+
+from quart import Blueprint, request
+
+from crm.api.errors import BadRequest, NotFound
+from crm.api.services import services
+from crm.events.store import read_after
+from crm.projections import chats, messages
+
+blueprint = Blueprint("reads", __name__)
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+
+
+def page_limit() -> int:
+    """``limit`` is 1 to 200, default 50; larger values are clamped, never refused."""
+    raw = request.args.get("limit")
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest("limit must be an integer", code="bad_parameter") from None
+    return max(1, min(MAX_LIMIT, value))
+
+
+def int_arg(name: str, default: int = 0) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer", code="bad_parameter") from None
+    if value < 0:
+        raise BadRequest(f"{name} must not be negative", code="bad_parameter")
+    return value
+
+
+def _cursor(name: str, pattern: str) -> str | None:
+    raw = request.args.get(name) or None
+    if raw is None:
+        return None
+    import re
+
+    if not re.fullmatch(pattern, raw):
+        raise BadRequest(f"{name} is not a cursor this API gave out", code="bad_parameter")
+    return raw
+
+
+@blueprint.get("/api/chats")
+async def list_chats() -> dict:
+    limit = page_limit()
+    before = _cursor("before", r"\d+")
+    q = (request.args.get("q") or "").strip() or None
+    rows, cursor = await services().db.read(chats.list_chats, limit, before, q)
+    return {"chats": rows, "next": cursor}
+
+
+@blueprint.get("/api/chats/<phone>")
+async def get_chat(phone: str) -> dict:
+    chat = await services().db.read(chats.get_chat, phone)
+    if chat is None:
+        raise NotFound(f"no chat with {phone}", code="unknown_chat")
+    return {"chat": chat}
+
+
+@blueprint.get("/api/messages")
+async def list_messages() -> dict:
+    phone = request.args.get("phone")
+    if not phone:
+        raise BadRequest("phone is required", code="bad_parameter")
+    limit = page_limit()
+    before = _cursor("before", r"-?\d+:\d+")
+    db = services().db
+    rows, cursor = await db.read(messages.list_messages, phone, limit, before)
+    if not rows and before is None and await db.read(chats.get_chat, phone) is None:
+        raise NotFound(f"no chat with {phone}", code="unknown_chat")
+    return {"messages": rows, "next": cursor}
+
+
+@blueprint.get("/api/events")
+async def list_events() -> dict:
+    after = int_arg("after")
+    limit = page_limit()
+    events = await services().db.read(read_after, after, limit + 1)
+    more = len(events) > limit
+    events = events[:limit]
+    return {
+        "events": [e.as_json() for e in events],
+        "next": events[-1].position if more else None,
+    }

@@ -1,0 +1,59 @@
+"""Settings, read from the environment and from ``.env`` in the working directory.
+
+Every variable is listed in the README's configuration table; keep the two in step.
+A bad value stops the server at start with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class ConfigError(Exception):
+    """The configuration is not usable; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    data_dir: Path = Field(Path("./data"), validation_alias=_env("CRM_DATA_DIR"))
+    host: str = Field("127.0.0.1", validation_alias=_env("CRM_HOST"))
+    port: int = Field(8000, ge=1, le=65535, validation_alias=_env("CRM_PORT"))
+    workers: int = Field(1, ge=1, le=32, validation_alias=_env("CRM_WORKERS"))
+    log_level: str = Field("info", validation_alias=_env("CRM_LOG_LEVEL"))
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "crm.db"
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _variable(field_name: str) -> str:
+    field = Settings.model_fields.get(field_name)
+    alias = field.validation_alias if field else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return field_name.upper()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, or ``ConfigError`` naming each bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = _variable(str(error["loc"][0])) if error["loc"] else "configuration"
+            problems.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
+        raise ConfigError("bad configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,55 @@
+"""The canonical form of an event and the hash chain over it.
+
+Documented in ARCHITECTURE.md and the README's audit section: keep the three in step.
+Anyone can recompute a hash from an exported JSONL line with a few lines of code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, UTF-8 (not \\u-escaped): the bytes we hash and store."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_hash(
+    *,
+    prev_hash: str,
+    position: int,
+    id: str,
+    type: str,
+    stream: str,
+    occurred_at: str,
+    recorded_at: str,
+    actor: str,
+    idempotency_key: str | None,
+    data: Any,
+) -> str:
+    """SHA-256 (hex) of the canonical JSON array of the event's fields, in this order."""
+    body = canonical_json(
+        [prev_hash, position, id, type, stream, occurred_at, recorded_at, actor,
+         idempotency_key, data]
+    )
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def hash_of(event: dict[str, Any]) -> str:
+    """The hash an event dict (the API/export shape) should carry."""
+    return event_hash(
+        prev_hash=event["prev_hash"],
+        position=event["position"],
+        id=event["id"],
+        type=event["type"],
+        stream=event["stream"],
+        occurred_at=event["occurred_at"],
+        recorded_at=event["recorded_at"],
+        actor=event["actor"],
+        idempotency_key=event["idempotency_key"],
+        data=event["data"],
+    )

@@ -1,0 +1,122 @@
+"""The vocabulary of conversations: what customers send, what agents send, and its fate.
+
+Every payload keeps what Meta sent (``raw``) beside the fields we understand, so a
+field we do not parse today is still in the log tomorrow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm.events.model import Event
+
+
+def chat_stream(phone: str) -> str:
+    """The stream of one conversation: ``chat:<wa_id or business-scoped user id>``."""
+    return f"chat:{phone}"
+
+
+class MessageReceived(Event):
+    """A customer's message as Meta delivered it.
+
+    ``type`` is Meta's type (``text``, ``image``, ... ``reaction``, ``edit``, ``revoke``),
+    or ``unknown`` for a type this version does not understand (``raw`` keeps it).
+    Type-specific fields (``location``, ``contacts``, ``interactive``, ``reaction``,
+    ``edit``, ``revoke``, ``order``, ``system``, ``referral``, ``context``, ...) ride along
+    as extra fields.
+    """
+
+    type = "message.received"
+    phone: str
+    wamid: str
+    message_type: str
+    text: str | None = None
+    caption: str | None = None
+    media: dict[str, Any] | None = None
+    profile_name: str | None = None
+    reply_to_wamid: str | None = None
+    raw: dict[str, Any] | None = None
+
+
+class MessageStatus(Event):
+    """Meta's delivery status of one of our outbound messages."""
+
+    type = "message.status"
+    phone: str
+    wamid: str
+    status: str
+    error: dict[str, Any] | None = None
+    raw: dict[str, Any] | None = None
+
+
+class MessageQueued(Event):
+    """An agent pressed send: recorded before anything goes to Meta."""
+
+    type = "message.queued"
+    message_id: str
+    phone: str
+    message_type: str
+    text: str | None = None
+    caption: str | None = None
+    media: dict[str, Any] | None = None
+    template: dict[str, Any] | None = None
+    reply_to: str | None = None
+    agent: str | None = None
+
+
+class MessageSent(Event):
+    """Meta accepted an outbound message and gave it a ``wamid``."""
+
+    type = "message.sent"
+    message_id: str
+    phone: str
+    wamid: str
+
+
+class MessageFailed(Event):
+    """An outbound message will not reach the customer: Meta's code, title and details."""
+
+    type = "message.failed"
+    message_id: str
+    phone: str
+    error: dict[str, Any]
+
+
+class MessageFateUnknown(Event):
+    """The send was in flight when the process died: an agent decides whether to retry."""
+
+    type = "message.unknown"
+    message_id: str
+    phone: str
+    reason: str
+
+
+class ChatRead(Event):
+    """An agent read a chat: unread goes to zero for everyone."""
+
+    type = "chat.read"
+    phone: str
+    agent: str | None = None
+
+
+class WebhookUnparsed(Event):
+    """A signed webhook body we could not understand, kept byte for byte (base64)."""
+
+    type = "webhook.unparsed"
+    body_b64: str
+    reason: str
+
+
+class WebhookChange(Event):
+    """A webhook field other than messages (template status, account update, ...)."""
+
+    type = "webhook.change"
+    field: str
+    value: Any = None
+
+
+class WebhookError(Event):
+    """An error Meta reported at the level of the account or app (``value.errors``)."""
+
+    type = "webhook.error"
+    error: dict[str, Any]

@@ -1,0 +1,249 @@
+"""Appending to and reading from the SQLite event log.
+
+The store is synchronous on purpose: one connection, used by one thread. The async
+server drives it through ``GroupWriter`` (one writer thread, group commit); the CLI
+and the tests call it directly. Several processes may append at once: every write
+transaction is ``BEGIN IMMEDIATE`` with a generous busy timeout, so batches are never
+interleaved or split.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from crm.events.errors import ImmutableEventError
+from crm.events.hashing import GENESIS_HASH, canonical_json, event_hash
+from crm.events.model import NewEvent, RecordedEvent, format_time, utcnow
+from crm.events.schema import EVENT_COLUMNS, EVENTS_SCHEMA
+
+#: Called inside the append transaction with the newly recorded events, so projections
+#: commit (or roll back) together with the events they derive from.
+OnAppend = Callable[[list[RecordedEvent], sqlite3.Connection], None]
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def open_connection(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection with the pragmas every part of crm relies on.
+
+    ``synchronous=FULL``: an acknowledged event survives a power cut, not just a crash.
+    """
+    if readonly:
+        uri = f"file:{Path(path).resolve()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    conn.executescript(EVENTS_SCHEMA)
+
+
+def row_to_event(row: Sequence) -> RecordedEvent:
+    """Decode a row selected with ``EVENT_COLUMNS``."""
+    return RecordedEvent(
+        position=row[0],
+        id=row[1],
+        type=row[2],
+        stream=row[3],
+        occurred_at=row[4],
+        recorded_at=row[5],
+        actor=row[6],
+        idempotency_key=row[7],
+        data=json.loads(row[8]),
+        prev_hash=row[9],
+        hash=row[10],
+    )
+
+
+def read_after(
+    conn: sqlite3.Connection, after: int = 0, limit: int = 1000, *, schema: str = "main"
+) -> list[RecordedEvent]:
+    rows = conn.execute(
+        f"SELECT {EVENT_COLUMNS} FROM {schema}.events WHERE position > ? "
+        "ORDER BY position LIMIT ?",
+        (after, limit),
+    ).fetchall()
+    return [row_to_event(r) for r in rows]
+
+
+def iter_after(
+    conn: sqlite3.Connection, after: int = 0, *, page: int = 5000, schema: str = "main"
+) -> Iterator[RecordedEvent]:
+    """Every event after a position, paged so memory stays constant."""
+    while True:
+        events = read_after(conn, after, page, schema=schema)
+        yield from events
+        if len(events) < page:
+            return
+        after = events[-1].position
+
+
+def read_stream(
+    conn: sqlite3.Connection, stream: str, after: int = 0, limit: int = 1000
+) -> list[RecordedEvent]:
+    rows = conn.execute(
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE stream = ? AND position > ? "
+        "ORDER BY position LIMIT ?",
+        (stream, after, limit),
+    ).fetchall()
+    return [row_to_event(r) for r in rows]
+
+
+def last_position(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT max(position) FROM events").fetchone()
+    return row[0] or 0
+
+
+class EventStore:
+    """The log behind one connection. Not thread-safe: give each thread its own."""
+
+    def __init__(self, path: str | Path, on_append: OnAppend | None = None) -> None:
+        self.path = Path(path)
+        self.conn = open_connection(self.path)
+        ensure_schema(self.conn)
+        self.on_append = on_append
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def append(self, events: Sequence[NewEvent]) -> list[int]:
+        """Append a batch atomically; returns each event's position.
+
+        An event whose idempotency key is already recorded (or repeated earlier in the
+        batch) is skipped and its existing position returned: Meta's retries become
+        exactly one event each. All or nothing: any error rolls the whole batch back.
+        """
+        result = self.append_group([events])[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def append_group(
+        self, batches: Sequence[Sequence[NewEvent]]
+    ) -> list[list[int] | BaseException]:
+        """Commit several independent batches in one transaction (one fsync).
+
+        Each batch runs in its own savepoint: a batch that fails is rolled back alone
+        and its exception returned in its place; the others still commit.
+        """
+        conn = self.conn
+        results: list[list[int] | BaseException] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            head = conn.execute(
+                "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
+            ).fetchone()
+            position, prev = head if head else (0, GENESIS_HASH)
+            for batch in batches:
+                conn.execute("SAVEPOINT batch")
+                try:
+                    positions, recorded = self._insert(batch, position, prev)
+                    if recorded and self.on_append is not None:
+                        self.on_append(recorded, conn)
+                except BaseException as exc:  # noqa: BLE001 - handed back to its caller
+                    conn.execute("ROLLBACK TO batch")
+                    conn.execute("RELEASE batch")
+                    results.append(_translate(exc))
+                    continue
+                conn.execute("RELEASE batch")
+                if recorded:
+                    position, prev = recorded[-1].position, recorded[-1].hash
+                results.append(positions)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return results
+
+    def _insert(
+        self, batch: Sequence[NewEvent], position: int, prev: str
+    ) -> tuple[list[int], list[RecordedEvent]]:
+        conn = self.conn
+        recorded_at = format_time(utcnow())
+        positions: list[int] = []
+        recorded: list[RecordedEvent] = []
+        seen: dict[str, int] = {}
+        rows = []
+        for event in batch:
+            key = event.idempotency_key
+            if key is not None:
+                existing = seen.get(key)
+                if existing is None:
+                    row = conn.execute(
+                        "SELECT position FROM events WHERE idempotency_key = ?", (key,)
+                    ).fetchone()
+                    existing = row[0] if row else None
+                if existing is not None:
+                    positions.append(existing)
+                    continue
+            position += 1
+            occurred_at = format_time(event.occurred_at) if event.occurred_at else recorded_at
+            data_text = canonical_json(event.data)
+            digest = event_hash(
+                prev_hash=prev,
+                position=position,
+                id=event.id,
+                type=event.type,
+                stream=event.stream,
+                occurred_at=occurred_at,
+                recorded_at=recorded_at,
+                actor=event.actor,
+                idempotency_key=key,
+                data=event.data,
+            )
+            rows.append(
+                (position, event.id, event.type, event.stream, occurred_at, recorded_at,
+                 event.actor, key, data_text, prev, digest)
+            )
+            recorded.append(
+                RecordedEvent(
+                    position=position,
+                    id=event.id,
+                    type=event.type,
+                    stream=event.stream,
+                    occurred_at=occurred_at,
+                    recorded_at=recorded_at,
+                    actor=event.actor,
+                    idempotency_key=key,
+                    data=json.loads(data_text),
+                    prev_hash=prev,
+                    hash=digest,
+                )
+            )
+            if key is not None:
+                seen[key] = position
+            positions.append(position)
+            prev = digest
+        if rows:
+            conn.executemany(
+                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+            )
+        return positions, recorded
+
+    # -- reading ---------------------------------------------------------------------
+
+    def read_after(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        return read_after(self.conn, after, limit)
+
+    def read_stream(self, stream: str, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        return read_stream(self.conn, stream, after, limit)
+
+    def last_position(self) -> int:
+        return last_position(self.conn)
+
+
+def _translate(exc: BaseException) -> BaseException:
+    if isinstance(exc, sqlite3.IntegrityError) and "immutable" in str(exc):
+        return ImmutableEventError(str(exc))
+    return exc

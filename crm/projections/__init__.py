@@ -1,0 +1,15 @@
+"""Tables derived from the log. They can always be thrown away and rebuilt."""
+
+from crm.projections import chats, messages
+from crm.projections.base import Projection, Projector
+
+#: Every projection, in the order handlers run for an event.
+PROJECTIONS: tuple[Projection, ...] = (messages.PROJECTION, chats.PROJECTION)
+
+
+def default_projector() -> Projector:
+    return Projector(PROJECTIONS)
+
+
+__all__ = ["PROJECTIONS", "Projection", "Projector", "default_projector"]
+

@@ -1,0 +1,151 @@
+"""The ``chats`` projection: one row per conversation, newest activity first.
+
+Keyed by the customer's WhatsApp id (``wa_id``) or, for a username-only customer, the
+business-scoped ``user_id``. The 24-hour window is computed from Meta's timestamps of
+the customer's messages, never from when we happened to receive them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+from typing import Any
+
+from crm.events import RecordedEvent, format_time, parse_time
+from crm.projections import messages
+from crm.projections.base import Projection
+
+WINDOW = timedelta(hours=24)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS chats (
+    phone             TEXT PRIMARY KEY,
+    profile_name      TEXT,
+    customer_name     TEXT,
+    last_message_id   TEXT,
+    last_pos          INTEGER NOT NULL,
+    unread            INTEGER NOT NULL DEFAULT 0,
+    last_inbound_at   TEXT,
+    last_inbound_ts   INTEGER,
+    window_expires_at TEXT
+);
+CREATE INDEX IF NOT EXISTS chats_by_activity ON chats(last_pos);
+"""
+
+#: Inbound messages that do not count as unread: annotations and system notices.
+NOT_UNREAD = frozenset({"reaction", "edit", "revoke", "system", "request_welcome"})
+#: Inbound messages that do not open the 24-hour window.
+NOT_OPENING = frozenset({"system"})
+
+
+def _touch(db: sqlite3.Connection, phone: str, position: int) -> None:
+    db.execute(
+        "INSERT INTO chats (phone, last_pos) VALUES (?, ?) "
+        "ON CONFLICT(phone) DO UPDATE SET last_pos = max(last_pos, excluded.last_pos)",
+        (phone, position),
+    )
+
+
+def on_received(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    data = event.data
+    phone = data["phone"]
+    kind = data.get("message_type", "unknown")
+    _touch(db, phone, event.position)
+    if data.get("profile_name"):
+        db.execute("UPDATE chats SET profile_name = ? WHERE phone = ?",
+                   (data["profile_name"], phone))
+    if kind not in messages.ANNOTATIONS:
+        db.execute("UPDATE chats SET last_message_id = ? WHERE phone = ?", (event.id, phone))
+    if kind not in NOT_UNREAD:
+        db.execute("UPDATE chats SET unread = unread + 1 WHERE phone = ?", (phone,))
+    if kind not in NOT_OPENING:
+        moment = parse_time(event.occurred_at)
+        ts = int(moment.timestamp())
+        db.execute(
+            "UPDATE chats SET last_inbound_at = ?, last_inbound_ts = ?, window_expires_at = ? "
+            "WHERE phone = ? AND (last_inbound_ts IS NULL OR last_inbound_ts < ?)",
+            (event.occurred_at, ts, format_time(moment + WINDOW), phone, ts),
+        )
+
+
+def on_queued(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    phone = event.data["phone"]
+    _touch(db, phone, event.position)
+    db.execute("UPDATE chats SET last_message_id = ? WHERE phone = ?",
+               (event.data["message_id"], phone))
+
+
+def on_read(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    db.execute("UPDATE chats SET unread = 0 WHERE phone = ?", (event.data["phone"],))
+
+
+PROJECTION = Projection(
+    name="chats",
+    schema=SCHEMA,
+    tables=("chats",),
+    handlers={
+        "message.received": on_received,
+        "message.queued": on_queued,
+        "chat.read": on_read,
+    },
+)
+
+# -- reading --------------------------------------------------------------------------
+
+_SELECT = (
+    "SELECT c.phone, coalesce(c.customer_name, c.profile_name, c.phone), c.unread, "
+    "c.last_inbound_at, c.window_expires_at, c.last_pos, c.profile_name, c.customer_name, "
+    f"{', '.join('m.' + col.strip() for col in messages.COLUMNS.split(','))} "
+    "FROM chats c LEFT JOIN messages m ON m.id = c.last_message_id"
+)
+
+
+def _chat_from_row(row: tuple) -> dict[str, Any]:
+    phone, name, unread, last_inbound_at, window_expires_at, _pos, profile, customer = row[:8]
+    last = messages.message_from_row(row[8:]) if row[8] is not None else None
+    return {
+        "phone": phone,
+        "name": name,
+        "last_message": last,
+        "unread": unread,
+        "last_inbound_at": last_inbound_at,
+        "window_expires_at": window_expires_at,
+        "profile_name": profile,
+        "customer_name": customer,
+    }
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_chats(
+    db: sqlite3.Connection, limit: int = 50, before: str | None = None, q: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest activity first. ``before`` is the opaque cursor of the previous page."""
+    where: list[str] = []
+    params: list[Any] = []
+    if before:
+        where.append("c.last_pos < ?")
+        params.append(int(before))
+    if q:
+        pattern = _like(q)
+        where.append(
+            "(c.phone LIKE ? ESCAPE '\\' OR c.profile_name LIKE ? ESCAPE '\\' "
+            "OR c.customer_name LIKE ? ESCAPE '\\' OR c.phone IN (SELECT phone FROM messages "
+            "WHERE text LIKE ? ESCAPE '\\' OR caption LIKE ? ESCAPE '\\'))"
+        )
+        params.extend([pattern] * 5)
+    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
+    sql += " ORDER BY c.last_pos DESC LIMIT ?"
+    rows = db.execute(sql, (*params, limit + 1)).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = str(rows[-1][5]) if more else None
+    return [_chat_from_row(r) for r in rows], cursor
+
+
+def get_chat(db: sqlite3.Connection, phone: str) -> dict[str, Any] | None:
+    row = db.execute(_SELECT + " WHERE c.phone = ?", (phone,)).fetchone()
+    return _chat_from_row(row) if row else None

@@ -1,0 +1,271 @@
+"""The ``messages`` projection: one row per message in a thread, with its fate.
+
+Status only moves forward (``sent < delivered < read < played``; ``failed`` is final),
+whatever order Meta's webhooks arrive in. Anything naming a message we have not seen
+yet (a status that beats the send's answer, a reaction to an unknown message) waits in
+``pending_by_wamid`` and is applied the moment that message appears.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from crm.events import RecordedEvent, parse_time
+from crm.events.schema import EVENT_COLUMNS
+from crm.events.store import row_to_event
+from crm.projections.base import Projection
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id         TEXT PRIMARY KEY,
+    wamid      TEXT UNIQUE,
+    phone      TEXT NOT NULL,
+    direction  TEXT NOT NULL,
+    type       TEXT NOT NULL,
+    text       TEXT,
+    caption    TEXT,
+    media      TEXT,
+    timestamp  TEXT NOT NULL,
+    ts         INTEGER NOT NULL,
+    status     TEXT NOT NULL,
+    error      TEXT,
+    reply_to   TEXT,
+    reactions  TEXT NOT NULL DEFAULT '[]',
+    agent      TEXT,
+    extra      TEXT NOT NULL DEFAULT '{}',
+    position   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_thread ON messages(phone, ts, position);
+CREATE TABLE IF NOT EXISTS pending_by_wamid (
+    wamid    TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (wamid, position)
+);
+"""
+
+#: Forward order of delivery statuses; ``failed`` is handled apart as final.
+STATUS_RANK = {"received": 0, "queued": 0, "unknown": 0, "sent": 1, "delivered": 2,
+               "read": 3, "played": 4}
+
+#: Inbound types that annotate another message instead of standing in the thread.
+ANNOTATIONS = frozenset({"reaction", "edit", "revoke"})
+
+_INBOUND_CORE = frozenset({"phone", "wamid", "message_type", "text", "caption", "media",
+                           "profile_name", "reply_to_wamid", "raw"})
+
+
+def _ms(moment: str) -> int:
+    return int(parse_time(moment).timestamp() * 1000)
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _id_for_wamid(db: sqlite3.Connection, wamid: str | None) -> str | None:
+    if not wamid:
+        return None
+    row = db.execute("SELECT id FROM messages WHERE wamid = ?", (wamid,)).fetchone()
+    return row[0] if row else None
+
+
+def _wait_for(db: sqlite3.Connection, wamid: str, event: RecordedEvent) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO pending_by_wamid (wamid, position) VALUES (?, ?)",
+        (wamid, event.position),
+    )
+
+
+def _release(db: sqlite3.Connection, wamid: str) -> None:
+    """Apply, in log order, whatever was waiting for this wamid to appear."""
+    rows = db.execute(
+        f"SELECT {', '.join('e.' + c.strip() for c in EVENT_COLUMNS.split(','))} "
+        "FROM pending_by_wamid p JOIN events e ON e.position = p.position "
+        "WHERE p.wamid = ? ORDER BY p.position",
+        (wamid,),
+    ).fetchall()
+    if not rows:
+        return
+    db.execute("DELETE FROM pending_by_wamid WHERE wamid = ?", (wamid,))
+    for row in rows:
+        event = row_to_event(row)
+        handler = HANDLERS.get(event.type)
+        if handler is not None:
+            handler(event, db)
+
+
+def on_received(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    data = event.data
+    kind = data.get("message_type", "unknown")
+    if kind in ANNOTATIONS:
+        _annotate(event, db, kind)
+        return
+    extra = {k: v for k, v in data.items() if k not in _INBOUND_CORE}
+    if kind == "unknown" and data.get("raw") is not None:
+        extra["raw"] = data["raw"]
+    db.execute(
+        "INSERT OR IGNORE INTO messages (id, wamid, phone, direction, type, text, caption, "
+        "media, timestamp, ts, status, reply_to, extra, position) "
+        "VALUES (?, ?, ?, 'in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)",
+        (event.id, data["wamid"], data["phone"], kind, data.get("text"), data.get("caption"),
+         _dumps(data.get("media")), event.occurred_at, _ms(event.occurred_at),
+         _id_for_wamid(db, data.get("reply_to_wamid")), _dumps(extra) or "{}", event.position),
+    )
+    _release(db, data["wamid"])
+
+
+def _annotate(event: RecordedEvent, db: sqlite3.Connection, kind: str) -> None:
+    data = event.data
+    body = data.get(kind) or {}
+    target = body.get("message_id") if kind == "reaction" else body.get("original_message_id")
+    if not target:
+        return
+    row = db.execute("SELECT id, reactions, extra FROM messages WHERE wamid = ?",
+                     (target,)).fetchone()
+    if row is None:
+        _wait_for(db, target, event)
+        return
+    message_id, reactions_text, extra_text = row
+    if kind == "reaction":
+        sender = data["phone"]
+        reactions = [r for r in json.loads(reactions_text) if r.get("from") != sender]
+        if body.get("emoji"):
+            reactions.append({"emoji": body["emoji"], "from": sender})
+        db.execute("UPDATE messages SET reactions = ? WHERE id = ?",
+                   (_dumps(reactions), message_id))
+        return
+    extra = json.loads(extra_text)
+    if kind == "edit":
+        new = body.get("message") or {}
+        new_type = new.get("type")
+        content = new.get(new_type) if isinstance(new_type, str) else None
+        text = None
+        if isinstance(content, dict):
+            text = content.get("body") or content.get("caption")
+        extra["edited"] = {"text": text, "at": event.occurred_at, "message": new}
+    else:
+        extra["revoked"] = {"at": event.occurred_at}
+    db.execute("UPDATE messages SET extra = ? WHERE id = ?", (_dumps(extra), message_id))
+
+
+def _set_status(db: sqlite3.Connection, message_id: str, current: str, status: str,
+                error: Any = None) -> None:
+    if current == "failed":
+        return
+    if status == "failed":
+        db.execute("UPDATE messages SET status = 'failed', error = ? WHERE id = ?",
+                   (_dumps(error), message_id))
+    elif STATUS_RANK.get(status, -1) > STATUS_RANK.get(current, 0):
+        db.execute("UPDATE messages SET status = ? WHERE id = ?", (status, message_id))
+
+
+def on_status(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    data = event.data
+    row = db.execute("SELECT id, status FROM messages WHERE wamid = ?",
+                     (data["wamid"],)).fetchone()
+    if row is None:
+        _wait_for(db, data["wamid"], event)
+        return
+    _set_status(db, row[0], row[1], data["status"], data.get("error"))
+
+
+def on_queued(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    data = event.data
+    extra = {"template": data["template"]} if data.get("template") else {}
+    db.execute(
+        "INSERT OR IGNORE INTO messages (id, phone, direction, type, text, caption, media, "
+        "timestamp, ts, status, reply_to, agent, extra, position) "
+        "VALUES (?, ?, 'out', ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+        (data["message_id"], data["phone"], data["message_type"], data.get("text"),
+         data.get("caption"), _dumps(data.get("media")), event.occurred_at,
+         _ms(event.occurred_at), data.get("reply_to"), data.get("agent"),
+         _dumps(extra) or "{}", event.position),
+    )
+
+
+def on_sent(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    data = event.data
+    row = db.execute("SELECT status FROM messages WHERE id = ?", (data["message_id"],)).fetchone()
+    if row is None:
+        return
+    db.execute("UPDATE messages SET wamid = ? WHERE id = ?", (data["wamid"], data["message_id"]))
+    _set_status(db, data["message_id"], row[0], "sent")
+    _release(db, data["wamid"])
+
+
+def on_failed(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    data = event.data
+    row = db.execute("SELECT status FROM messages WHERE id = ?", (data["message_id"],)).fetchone()
+    if row is not None:
+        _set_status(db, data["message_id"], row[0], "failed", data.get("error"))
+
+
+def on_unknown(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    db.execute(
+        "UPDATE messages SET status = 'unknown', error = ? WHERE id = ? AND status = 'queued'",
+        (_dumps({"code": "unknown_fate", "title": "Fate unknown",
+                 "message": event.data.get("reason")}), event.data["message_id"]),
+    )
+
+
+HANDLERS = {
+    "message.received": on_received,
+    "message.status": on_status,
+    "message.queued": on_queued,
+    "message.sent": on_sent,
+    "message.failed": on_failed,
+    "message.unknown": on_unknown,
+}
+
+PROJECTION = Projection(
+    name="messages", schema=SCHEMA, tables=("messages", "pending_by_wamid"), handlers=HANDLERS
+)
+
+# -- reading --------------------------------------------------------------------------
+
+COLUMNS = ("id, wamid, phone, direction, type, text, caption, media, timestamp, status, "
+           "error, reply_to, reactions, agent, extra, ts, position")
+
+
+def message_from_row(row: sqlite3.Row | tuple) -> dict[str, Any]:
+    """The thread's message shape; extra fields never shadow the documented ones."""
+    (id_, wamid, phone, direction, kind, text, caption, media, timestamp, status, error,
+     reply_to, reactions, agent, extra, _ts, _pos) = row[:17]
+    message = json.loads(extra) if extra else {}
+    message.update(
+        id=id_, wamid=wamid, phone=phone, direction=direction, type=kind, text=text,
+        caption=caption, media=json.loads(media) if media else None, timestamp=timestamp,
+        status=status, error=json.loads(error) if error else None, reply_to=reply_to,
+        reactions=json.loads(reactions), agent=agent,
+    )
+    return message
+
+
+def get_message(db: sqlite3.Connection, message_id: str) -> dict[str, Any] | None:
+    row = db.execute(f"SELECT {COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
+    return message_from_row(row) if row else None
+
+
+def list_messages(
+    db: sqlite3.Connection, phone: str, limit: int = 50, before: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of a thread, oldest first within the page; ``before`` pages back in time."""
+    if before:
+        ts, position = (int(part) for part in before.split(":", 1))
+        rows = db.execute(
+            f"SELECT {COLUMNS} FROM messages WHERE phone = ? AND (ts, position) < (?, ?) "
+            "ORDER BY ts DESC, position DESC LIMIT ?",
+            (phone, ts, position, limit + 1),
+        ).fetchall()
+    else:
+        rows = db.execute(
+            f"SELECT {COLUMNS} FROM messages WHERE phone = ? "
+            "ORDER BY ts DESC, position DESC LIMIT ?",
+            (phone, limit + 1),
+        ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = f"{rows[-1][15]}:{rows[-1][16]}" if more else None
+    return [message_from_row(r) for r in reversed(rows)], cursor

@@ -1,0 +1,99 @@
+"""Running the app under hypercorn, started from code.
+
+Started programmatically (``hypercorn.asyncio.serve`` with our own shutdown trigger)
+because hypercorn's own signal handling waits forever for open event streams on newer
+Pythons (hypercorn #308): on SIGTERM we first tell long-lived responses to end, then
+let hypercorn close. Several workers are several processes sharing one listening
+socket; each runs its own writer thread, and SQLite serialises their commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+import sys
+from typing import Any
+
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config, Sockets
+
+from crm.api.app import create_app, prepare_database
+from crm.config import Settings
+
+log = logging.getLogger("crm.server")
+
+
+def hypercorn_config(host: str, port: int) -> Config:
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.graceful_timeout = 2.0
+    config.accesslog = None
+    config.errorlog = "-"
+    return config
+
+
+async def _serve(settings: Settings, config: Config, sockets: Sockets | None) -> None:
+    from hypercorn.asyncio.run import worker_serve
+    from hypercorn.utils import wrap_app
+
+    app = create_app(settings)
+    signalled = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for name in ("SIGTERM", "SIGINT"):
+        loop.add_signal_handler(getattr(signal, name), signalled.set)
+
+    async def shutdown_trigger() -> None:
+        await signalled.wait()
+        crm = app.extensions.get("crm")
+        if crm is not None:
+            crm.stopping.set()  # streams end themselves before hypercorn waits on them
+
+    if sockets is None:
+        await hypercorn_serve(app, config, shutdown_trigger=shutdown_trigger)
+    else:
+        wrapped = wrap_app(app, config.wsgi_max_body_size, "asgi")
+        await worker_serve(wrapped, config, sockets=sockets, shutdown_trigger=shutdown_trigger)
+
+
+def _worker(settings: Settings, config: Config, sockets: Sockets) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(message)s")
+    asyncio.run(_serve(settings, config, sockets))
+
+
+def serve(settings: Settings, host: str, port: int, workers: int = 1,
+          announce: Any = None) -> None:
+    prepare_database(settings)
+    config = hypercorn_config(host, port)
+    url = f"http://{host}:{port}/"
+    if announce:
+        announce(url)
+    if workers <= 1:
+        asyncio.run(_serve(settings, config, None))
+        return
+    sockets = config.create_sockets()
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=_worker, args=(settings, config, sockets), daemon=False)
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+
+    def forward(signum: int, _frame: object) -> None:
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                import os
+
+                os.kill(process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for process in processes:
+        process.join()
+    for group in (sockets.secure_sockets, sockets.insecure_sockets):
+        for sock in group:
+            sock.close()
+    if any(p.exitcode for p in processes):
+        sys.exit(1)

@@ -1,0 +1,112 @@
+"""Shared fixtures: a real SQLite file, and a real crm server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02, message: str = ""):
+    """Poll a condition until it holds or the deadline passes (no bare sleeps in tests)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message or predicate}")
+        time.sleep(interval)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    port: int
+    data_dir: Path
+    process: subprocess.Popen
+    env: dict[str, str]
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "crm.db"
+
+    def client(self, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10, **kwargs)
+
+    def stop(self, timeout: float = 10) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def crm_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "WHATSAPP_",
+                                                                     "GOOGLE_"))}
+    env.update({"CRM_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None,
+                 timeout: float = 20.0, **extra_env: str) -> LiveServer:
+    """Start ``crm serve`` as its own process and wait until /healthz answers."""
+    port = free_port()
+    env = env or crm_env(data_dir, **extra_env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crm.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+         *args],
+        cwd=str(data_dir.parent), env=env,
+    )
+    server = LiveServer(f"http://127.0.0.1:{port}", port, data_dir, process, env)
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"crm serve exited with {process.returncode}")
+        try:
+            return httpx.get(server.url + "/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(healthy, timeout, message="crm serve to answer /healthz")
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[LiveServer]:
+    live = start_server(data_dir)
+    yield live
+    live.stop()
