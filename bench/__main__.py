@@ -1,0 +1,73 @@
+"""Run every benchmark and write BENCHMARKS.md.
+
+Each module in ``SECTIONS`` has ``run() -> str`` returning a Markdown section. Figures
+are absolute and, where a raw ceiling applies, a ratio to that ceiling measured in the
+same run, because this shared 2-core machine is noisy from one run to the next.
+Pass section names to run only those: ``python -m bench store webhook``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SECTIONS = ("store",)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import sqlite3
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+            f"SQLite {sqlite3.sqlite_version}, commit {commit or 'unknown'}, "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or list(SECTIONS)
+    out = ROOT / "BENCHMARKS.md"
+    existing: dict[str, str] = {}
+    if out.exists() and argv:
+        existing = _split(out.read_text())
+    for name in chosen:
+        print(f"== bench {name}", file=sys.stderr, flush=True)
+        module = importlib.import_module(f"bench.{name}")
+        existing[name] = module.run().strip()
+    header = (
+        "# Benchmarks\n\n"
+        f"Produced by `make bench` (`python -m bench`) on {machine()}.\n"
+        "Ratios compare with a raw ceiling measured in the same run.\n"
+    )
+    body = "\n\n".join(f"<!-- section:{n} -->\n{existing[n]}" for n in SECTIONS if n in existing)
+    out.write_text(header + "\n" + body + "\n")
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _split(text: str) -> dict[str, str]:
+    parts: dict[str, str] = {}
+    chunks = text.split("<!-- section:")
+    for chunk in chunks[1:]:
+        name, _, rest = chunk.partition(" -->\n")
+        parts[name] = rest.strip()
+    return parts
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
