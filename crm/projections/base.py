@@ -8,12 +8,15 @@ functions of the events (no clock, no I/O): replay must rebuild exactly the same
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from crm.events import RecordedEvent
 from crm.events.store import iter_after
+
+log = logging.getLogger("crm.projections")
 
 Handler = Callable[[RecordedEvent, sqlite3.Connection], None]
 
@@ -69,7 +72,7 @@ class Projector:
         handlers = self._handlers
         for event in events:
             for handler in handlers.get(event.type, ()):
-                handler(event, conn)
+                _run(handler, event, conn)
             last = event.position
         if last is not None:
             conn.execute(self._advance, (last, *self._names))
@@ -109,8 +112,19 @@ class Projector:
                 if event.position > seen:
                     handler = projection.handlers.get(event.type)
                     if handler is not None:
-                        handler(event, conn)
+                        _run(handler, event, conn)
             conn.execute(
                 "UPDATE checkpoints SET position = ? WHERE name = ?",
                 (max(seen, events[-1].position), projection.name),
             )
+
+
+def _run(handler: Handler, event: RecordedEvent, conn: sqlite3.Connection) -> None:
+    """A handler that fails must not refuse the event: the log is the truth, and a
+    webhook refused for a projection bug would be retried by Meta for a week. The
+    failure is logged; replay runs the same code and so reaches the same rows."""
+    try:
+        handler(event, conn)
+    except Exception:
+        log.exception("projection handler %s failed on event %s (%s)",
+                      handler.__qualname__, event.position, event.type)

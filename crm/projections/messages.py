@@ -190,7 +190,9 @@ def on_sent(event: RecordedEvent, db: sqlite3.Connection) -> None:
     row = db.execute("SELECT status FROM messages WHERE id = ?", (data["message_id"],)).fetchone()
     if row is None:
         return
-    db.execute("UPDATE messages SET wamid = ? WHERE id = ?", (data["wamid"], data["message_id"]))
+    # OR IGNORE: a wamid Meta already gave another message keeps naming that one.
+    db.execute("UPDATE OR IGNORE messages SET wamid = ? WHERE id = ?",
+               (data["wamid"], data["message_id"]))
     _set_status(db, data["message_id"], row[0], "sent")
     _release(db, data["wamid"])
 

@@ -1,0 +1,109 @@
+"""The read API and /healthz against a real crm server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from crm.events import EventStore
+from crm.projections import default_projector
+from tests.conftest import LiveServer, admin_headers, crm_env
+from tests.factories import queued, received
+
+PHONE = "85291234567"
+
+
+def fill(server: LiveServer) -> None:
+    """Append from another process, as a CLI command beside the server would."""
+    projector = default_projector()
+    store = EventStore(server.db_path, projector)
+    store.append([received(phone=f"2000{i}", text=f"hi {i}", name=f"C{i}") for i in range(5)])
+    store.append([received(text="<b>hello</b>", wamid="w.main"), queued("m1", text="answer")])
+    store.close()
+
+
+def test_healthz_reports_positions(server: LiveServer) -> None:
+    fill(server)
+    with server.client() as http:
+        body = http.get("/healthz").json()
+    assert body["status"] == "ok"
+    assert body["position"] == 7
+    assert body["projections"] == {"chats": 7, "messages": 7}
+
+
+def test_chats_messages_and_events_shapes(server: LiveServer) -> None:
+    fill(server)
+    with server.client(headers=admin_headers(server)) as http:
+        chats = http.get("/api/chats", params={"limit": 2}).json()
+        assert [c["phone"] for c in chats["chats"]] == [PHONE, "20004"]
+        chat = chats["chats"][0]
+        assert set(chat) >= {"phone", "name", "last_message", "unread", "last_inbound_at",
+                             "window_expires_at"}
+        assert chat["unread"] == 1 and chat["last_message"]["text"] == "answer"
+        assert chats["next"] is not None
+        rest = http.get("/api/chats", params={"before": chats["next"], "limit": 500}).json()
+        assert len(rest["chats"]) == 4 and rest["next"] is None
+
+        thread = http.get("/api/messages", params={"phone": PHONE}).json()
+        assert [m["text"] for m in thread["messages"]] == ["<b>hello</b>", "answer"]
+        message = thread["messages"][1]
+        assert set(message) >= {"id", "wamid", "phone", "direction", "type", "text", "caption",
+                                "media", "timestamp", "status", "error", "reply_to",
+                                "reactions", "agent"}
+        assert message["direction"] == "out" and message["status"] == "queued"
+        assert message["agent"] == "ana"
+
+        events = http.get("/api/events", params={"after": 5, "limit": 1}).json()
+        assert [e["position"] for e in events["events"]] == [6]
+        assert events["next"] == 6
+        assert set(events["events"][0]) == {"position", "id", "type", "stream", "occurred_at",
+                                            "recorded_at", "actor", "idempotency_key", "data",
+                                            "prev_hash", "hash"}
+        last = http.get("/api/events", params={"after": 6}).json()
+        assert [e["position"] for e in last["events"]] == [7] and last["next"] is None
+
+
+def test_bad_parameters_are_clear_errors(server: LiveServer) -> None:
+    with server.client(headers=admin_headers(server)) as http:
+        bad = http.get("/api/chats", params={"limit": "many"})
+        assert bad.status_code == 400
+        assert bad.json()["error"]["code"] == "bad_parameter"
+        assert http.get("/api/chats", params={"limit": 100000}).status_code == 200
+        assert http.get("/api/events", params={"after": "x"}).status_code == 400
+        unknown = http.get("/api/messages", params={"phone": "999"})
+        assert unknown.status_code == 404
+        assert unknown.json()["error"]["code"] == "unknown_chat"
+        assert http.get("/api/messages").status_code == 400
+        assert http.get("/api/messages", params={"phone": PHONE, "before": "x"}).status_code == 400
+
+
+def test_bad_setting_stops_the_server_naming_the_variable(tmp_path: Path) -> None:
+    env = crm_env(tmp_path / "data", CRM_PORT="not-a-port")
+    result = subprocess.run([sys.executable, "-m", "crm.cli", "serve"], env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "CRM_PORT" in result.stderr
+
+
+def test_replay_cli_rebuilds_and_checks(server: LiveServer) -> None:
+    fill(server)
+    env = server.env
+    run = [sys.executable, "-m", "crm.cli", "replay"]
+    assert subprocess.run(run, env=env, capture_output=True, timeout=60).returncode == 0
+    checked = subprocess.run([*run, "--check"], env=env, capture_output=True, text=True,
+                             timeout=60)
+    assert checked.returncode == 0, checked.stdout
+    # The server keeps serving from the swapped-in tables.
+    with server.client(headers=admin_headers(server)) as http:
+        assert len(http.get("/api/chats").json()["chats"]) == 6
+    import sqlite3
+
+    raw = sqlite3.connect(server.db_path)
+    raw.execute("UPDATE chats SET unread = 42")
+    raw.commit()
+    raw.close()
+    broken = subprocess.run([*run, "--check"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert broken.returncode == 1
+    assert "chats" in broken.stdout
