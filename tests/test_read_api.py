@@ -24,17 +24,21 @@ def fill(server: LiveServer) -> None:
 
 
 def test_healthz_reports_positions(server: LiveServer) -> None:
-    fill(server)
     with server.client() as http:
+        before = http.get("/healthz").json()["position"]
+        fill(server)
         body = http.get("/healthz").json()
     assert body["status"] == "ok"
-    assert body["position"] == 7
-    assert body["projections"] == {"chats": 7, "messages": 7}
+    assert body["position"] == before + 7
+    assert body["projections"]["chats"] == before + 7
+    assert body["projections"]["messages"] == before + 7
+    assert set(body["projections"].values()) == {before + 7}
 
 
 def test_chats_messages_and_events_shapes(server: LiveServer) -> None:
-    fill(server)
     with server.client(headers=admin_headers(server)) as http:
+        base = http.get("/healthz").json()["position"]
+        fill(server)
         chats = http.get("/api/chats", params={"limit": 2}).json()
         assert [c["phone"] for c in chats["chats"]] == [PHONE, "20004"]
         chat = chats["chats"][0]
@@ -54,14 +58,15 @@ def test_chats_messages_and_events_shapes(server: LiveServer) -> None:
         assert message["direction"] == "out" and message["status"] == "queued"
         assert message["agent"] == "ana"
 
-        events = http.get("/api/events", params={"after": 5, "limit": 1}).json()
-        assert [e["position"] for e in events["events"]] == [6]
-        assert events["next"] == 6
+        events = http.get("/api/events", params={"after": base + 5, "limit": 1}).json()
+        assert [e["position"] for e in events["events"]] == [base + 6]
+        assert events["next"] == base + 6
         assert set(events["events"][0]) == {"position", "id", "type", "stream", "occurred_at",
                                             "recorded_at", "actor", "idempotency_key", "data",
                                             "prev_hash", "hash"}
-        last = http.get("/api/events", params={"after": 6}).json()
-        assert [e["position"] for e in last["events"]] == [7] and last["next"] is None
+        last = http.get("/api/events", params={"after": base + 6}).json()
+        assert [e["position"] for e in last["events"]] == [base + 7]
+        assert last["next"] is None
 
 
 def test_bad_parameters_are_clear_errors(server: LiveServer) -> None:

@@ -32,10 +32,33 @@ def event_hash(
     data: Any,
 ) -> str:
     """SHA-256 (hex) of the canonical JSON array of the event's fields, in this order."""
-    body = canonical_json(
-        [prev_hash, position, id, type, stream, occurred_at, recorded_at, actor,
-         idempotency_key, data]
+    return hash_with_data_text(
+        prev_hash=prev_hash, position=position, id=id, type=type, stream=stream,
+        occurred_at=occurred_at, recorded_at=recorded_at, actor=actor,
+        idempotency_key=idempotency_key, data_text=canonical_json(data),
     )
+
+
+def hash_with_data_text(
+    *,
+    prev_hash: str,
+    position: int,
+    id: str,
+    type: str,
+    stream: str,
+    occurred_at: str,
+    recorded_at: str,
+    actor: str,
+    idempotency_key: str | None,
+    data_text: str,
+) -> str:
+    """``event_hash`` when ``data`` is already in canonical JSON (the stored column):
+    the compact array is its head, a comma, the data, and the closing bracket."""
+    head = canonical_json(
+        [prev_hash, position, id, type, stream, occurred_at, recorded_at, actor,
+         idempotency_key]
+    )
+    body = f"{head[:-1]},{data_text}]"
     return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -14,8 +14,8 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from crm.events.errors import ImmutableEventError
-from crm.events.hashing import GENESIS_HASH, canonical_json, event_hash
+from crm.events.errors import ChainBrokenError, ImmutableEventError
+from crm.events.hashing import GENESIS_HASH, canonical_json, hash_of, hash_with_data_text
 from crm.events.model import NewEvent, RecordedEvent, format_time, utcnow
 from crm.events.schema import EVENT_COLUMNS, EVENTS_SCHEMA
 
@@ -133,37 +133,48 @@ class EventStore:
     ) -> list[list[int] | BaseException]:
         """Commit several independent batches in one transaction (one fsync).
 
-        Each batch runs in its own savepoint: a batch that fails is rolled back alone
-        and its exception returned in its place; the others still commit.
+        Each batch is inserted in its own savepoint: a batch that fails is rolled back
+        alone and its exception returned in its place; the others still commit. The
+        projections then run once over everything the group recorded.
         """
         conn = self.conn
         results: list[list[int] | BaseException] = []
+        everything: list[RecordedEvent] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
             head = conn.execute(
                 "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
             ).fetchone()
             position, prev = head if head else (0, GENESIS_HASH)
+            single = len(batches) == 1
             for batch in batches:
-                conn.execute("SAVEPOINT batch")
+                if not single:
+                    conn.execute("SAVEPOINT batch")
                 try:
                     positions, recorded = self._insert(batch, position, prev)
-                    if recorded and self.on_append is not None:
-                        self.on_append(recorded, conn)
-                except BaseException as exc:  # noqa: BLE001 - handed back to its caller
+                except Exception as exc:
+                    if single:
+                        raise
                     conn.execute("ROLLBACK TO batch")
                     conn.execute("RELEASE batch")
                     results.append(_translate(exc))
                     continue
-                conn.execute("RELEASE batch")
+                if not single:
+                    conn.execute("RELEASE batch")
                 if recorded:
                     position, prev = recorded[-1].position, recorded[-1].hash
+                    everything.extend(recorded)
                 results.append(positions)
+            if everything and self.on_append is not None:
+                self.on_append(everything, conn)
             conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise
+            translated = _translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
         return results
 
     def _insert(
@@ -171,26 +182,19 @@ class EventStore:
     ) -> tuple[list[int], list[RecordedEvent]]:
         conn = self.conn
         recorded_at = format_time(utcnow())
+        known = self._known_keys([e.idempotency_key for e in batch if e.idempotency_key])
         positions: list[int] = []
         recorded: list[RecordedEvent] = []
-        seen: dict[str, int] = {}
         rows = []
         for event in batch:
             key = event.idempotency_key
-            if key is not None:
-                existing = seen.get(key)
-                if existing is None:
-                    row = conn.execute(
-                        "SELECT position FROM events WHERE idempotency_key = ?", (key,)
-                    ).fetchone()
-                    existing = row[0] if row else None
-                if existing is not None:
-                    positions.append(existing)
-                    continue
+            if key is not None and key in known:
+                positions.append(known[key])
+                continue
             position += 1
             occurred_at = format_time(event.occurred_at) if event.occurred_at else recorded_at
             data_text = canonical_json(event.data)
-            digest = event_hash(
+            digest = hash_with_data_text(
                 prev_hash=prev,
                 position=position,
                 id=event.id,
@@ -200,7 +204,7 @@ class EventStore:
                 recorded_at=recorded_at,
                 actor=event.actor,
                 idempotency_key=key,
-                data=event.data,
+                data_text=data_text,
             )
             rows.append(
                 (position, event.id, event.type, event.stream, occurred_at, recorded_at,
@@ -216,13 +220,13 @@ class EventStore:
                     recorded_at=recorded_at,
                     actor=event.actor,
                     idempotency_key=key,
-                    data=json.loads(data_text),
+                    data=event.data,
                     prev_hash=prev,
                     hash=digest,
                 )
             )
             if key is not None:
-                seen[key] = position
+                known[key] = position
             positions.append(position)
             prev = digest
         if rows:
@@ -230,6 +234,60 @@ class EventStore:
                 f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
             )
         return positions, recorded
+
+    def _known_keys(self, keys: list[str]) -> dict[str, int]:
+        """Positions of the idempotency keys already recorded, looked up in chunks."""
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            rows = self.conn.execute(
+                "SELECT idempotency_key, position FROM events WHERE idempotency_key IN "
+                f"({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            found.update(rows)
+        return found
+
+    def import_events(self, events: Sequence[RecordedEvent]) -> int:
+        """Insert already-recorded events verbatim (``crm import``), in one transaction.
+
+        Positions, ids, times and hashes are kept exactly as given, so a restored log
+        is the same log. Each event must continue the chain: the next position, the
+        previous event's hash as ``prev_hash``, and a hash that matches its content;
+        otherwise ``ChainBrokenError`` names it and nothing of the batch is kept.
+        Returns the number of events inserted.
+        """
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            head = conn.execute(
+                "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
+            ).fetchone()
+            position, prev = head if head else (0, GENESIS_HASH)
+            rows = []
+            for event in events:
+                if event.position != position + 1:
+                    raise ChainBrokenError(event.position, f"expected position {position + 1}")
+                if event.prev_hash != prev:
+                    raise ChainBrokenError(event.position, "prev_hash is not the previous hash")
+                if hash_of(event.as_json()) != event.hash:
+                    raise ChainBrokenError(event.position, "hash does not match the content")
+                rows.append(
+                    (event.position, event.id, event.type, event.stream, event.occurred_at,
+                     event.recorded_at, event.actor, event.idempotency_key,
+                     canonical_json(event.data), event.prev_hash, event.hash)
+                )
+                position, prev = event.position, event.hash
+            conn.executemany(
+                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+            )
+            if rows and self.on_append is not None:
+                self.on_append(list(events), conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return len(rows)
 
     # -- reading ---------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ the customer's messages, never from when we happened to receive them.
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crm.events import RecordedEvent, format_time, parse_time
@@ -26,8 +26,7 @@ CREATE TABLE IF NOT EXISTS chats (
     last_pos          INTEGER NOT NULL,
     unread            INTEGER NOT NULL DEFAULT 0,
     last_inbound_at   TEXT,
-    last_inbound_ts   INTEGER,
-    window_expires_at TEXT
+    last_inbound_ts   INTEGER
 );
 CREATE INDEX IF NOT EXISTS chats_by_activity ON chats(last_pos);
 """
@@ -46,26 +45,38 @@ def _touch(db: sqlite3.Connection, phone: str, position: int) -> None:
     )
 
 
+# One statement per inbound message: replay applies a million of these.
+_RECEIVED = """
+INSERT INTO chats (phone, profile_name, last_message_id, last_pos, unread, last_inbound_at,
+                   last_inbound_ts)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(phone) DO UPDATE SET
+    profile_name = coalesce(excluded.profile_name, profile_name),
+    last_message_id = coalesce(excluded.last_message_id, last_message_id),
+    last_pos = max(last_pos, excluded.last_pos),
+    unread = unread + excluded.unread,
+    last_inbound_at = CASE WHEN excluded.last_inbound_ts > coalesce(last_inbound_ts, -1)
+        THEN excluded.last_inbound_at ELSE last_inbound_at END,
+    last_inbound_ts = CASE WHEN excluded.last_inbound_ts > coalesce(last_inbound_ts, -1)
+        THEN excluded.last_inbound_ts ELSE last_inbound_ts END
+"""
+
+
 def on_received(event: RecordedEvent, db: sqlite3.Connection) -> None:
     data = event.data
-    phone = data["phone"]
     kind = data.get("message_type", "unknown")
-    _touch(db, phone, event.position)
-    if data.get("profile_name"):
-        db.execute("UPDATE chats SET profile_name = ? WHERE phone = ?",
-                   (data["profile_name"], phone))
-    if kind not in messages.ANNOTATIONS:
-        db.execute("UPDATE chats SET last_message_id = ? WHERE phone = ?", (event.id, phone))
-    if kind not in NOT_UNREAD:
-        db.execute("UPDATE chats SET unread = unread + 1 WHERE phone = ?", (phone,))
+    inbound_at = inbound_ts = None
     if kind not in NOT_OPENING:
-        moment = parse_time(event.occurred_at)
-        ts = int(moment.timestamp())
-        db.execute(
-            "UPDATE chats SET last_inbound_at = ?, last_inbound_ts = ?, window_expires_at = ? "
-            "WHERE phone = ? AND (last_inbound_ts IS NULL OR last_inbound_ts < ?)",
-            (event.occurred_at, ts, format_time(moment + WINDOW), phone, ts),
-        )
+        inbound_at = event.occurred_at
+        inbound_ts = int(parse_time(inbound_at).timestamp())
+    db.execute(_RECEIVED, (
+        data["phone"],
+        data.get("profile_name") or None,
+        None if kind in messages.ANNOTATIONS else event.id,
+        event.position,
+        0 if kind in NOT_UNREAD else 1,
+        inbound_at, inbound_ts,
+    ))
 
 
 def on_queued(event: RecordedEvent, db: sqlite3.Connection) -> None:
@@ -94,14 +105,14 @@ PROJECTION = Projection(
 
 _SELECT = (
     "SELECT c.phone, coalesce(c.customer_name, c.profile_name, c.phone), c.unread, "
-    "c.last_inbound_at, c.window_expires_at, c.last_pos, c.profile_name, c.customer_name, "
+    "c.last_inbound_at, c.last_inbound_ts, c.last_pos, c.profile_name, c.customer_name, "
     f"{', '.join('m.' + col.strip() for col in messages.COLUMNS.split(','))} "
     "FROM chats c LEFT JOIN messages m ON m.id = c.last_message_id"
 )
 
 
 def _chat_from_row(row: tuple) -> dict[str, Any]:
-    phone, name, unread, last_inbound_at, window_expires_at, _pos, profile, customer = row[:8]
+    phone, name, unread, last_inbound_at, inbound_ts, _pos, profile, customer = row[:8]
     last = messages.message_from_row(row[8:]) if row[8] is not None else None
     return {
         "phone": phone,
@@ -109,10 +120,17 @@ def _chat_from_row(row: tuple) -> dict[str, Any]:
         "last_message": last,
         "unread": unread,
         "last_inbound_at": last_inbound_at,
-        "window_expires_at": window_expires_at,
+        "window_expires_at": window_closes(inbound_ts),
         "profile_name": profile,
         "customer_name": customer,
     }
+
+
+def window_closes(inbound_ts: int | None) -> str | None:
+    """When the 24-hour customer service window closes (Meta's clock, not ours)."""
+    if inbound_ts is None:
+        return None
+    return format_time(datetime.fromtimestamp(inbound_ts, UTC) + WINDOW)
 
 
 def _like(text: str) -> str:

@@ -78,14 +78,16 @@ def _wait_for(db: sqlite3.Connection, wamid: str, event: RecordedEvent) -> None:
     )
 
 
+_PENDING = (
+    f"SELECT {', '.join('e.' + c.strip() for c in EVENT_COLUMNS.split(','))} "
+    "FROM pending_by_wamid p JOIN events e ON e.position = p.position "
+    "WHERE p.wamid = ? ORDER BY p.position"
+)
+
+
 def _release(db: sqlite3.Connection, wamid: str) -> None:
     """Apply, in log order, whatever was waiting for this wamid to appear."""
-    rows = db.execute(
-        f"SELECT {', '.join('e.' + c.strip() for c in EVENT_COLUMNS.split(','))} "
-        "FROM pending_by_wamid p JOIN events e ON e.position = p.position "
-        "WHERE p.wamid = ? ORDER BY p.position",
-        (wamid,),
-    ).fetchall()
+    rows = db.execute(_PENDING, (wamid,)).fetchall()
     if not rows:
         return
     db.execute("DELETE FROM pending_by_wamid WHERE wamid = ?", (wamid,))
@@ -138,6 +140,9 @@ def _annotate(event: RecordedEvent, db: sqlite3.Connection, kind: str) -> None:
         return
     extra = json.loads(extra_text)
     if kind == "edit":
+        previous = extra.get("edited")
+        if previous and _ms(previous["at"]) > _ms(event.occurred_at):
+            return  # an older edit delivered late: the newer text stays
         new = body.get("message") or {}
         new_type = new.get("type")
         content = new.get(new_type) if isinstance(new_type, str) else None
