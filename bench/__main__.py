@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ("store",)
+SECTIONS = ("store", "webhook")
 
 ROOT = Path(__file__).resolve().parents[1]
 

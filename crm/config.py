@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, validation_alias=_env("CRM_PORT"))
     workers: int = Field(1, ge=1, le=32, validation_alias=_env("CRM_WORKERS"))
     log_level: str = Field("info", validation_alias=_env("CRM_LOG_LEVEL"))
+    #: Meta's webhook: the token of the GET handshake and the app secret that signs POSTs.
+    whatsapp_verify_token: SecretStr | None = Field(
+        None, validation_alias=_env("WHATSAPP_VERIFY_TOKEN"))
+    whatsapp_app_secret: SecretStr | None = Field(
+        None, validation_alias=_env("WHATSAPP_APP_SECRET"))
 
     @property
     def db_path(self) -> Path:

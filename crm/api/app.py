@@ -6,7 +6,7 @@ import logging
 
 from quart import Quart
 
-from crm.api import errors, guard, health, reads
+from crm.api import errors, guard, health, reads, webhook
 from crm.api.services import Services
 from crm.config import Settings
 from crm.events import Database
@@ -15,7 +15,7 @@ from crm.projections import default_projector
 
 log = logging.getLogger("crm")
 
-BLUEPRINTS = (health.blueprint, reads.blueprint)
+BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint)
 
 
 def prepare_database(settings: Settings) -> None:

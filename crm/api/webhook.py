@@ -1,0 +1,124 @@
+"""``/webhook/whatsapp``: where Meta delivers every message, status and account update.
+
+The promise: every update Meta sends is in the log exactly once, and nothing forged
+gets in. So the POST answers 200 only after its events are durably committed (Meta
+retries anything else for up to 7 days), refuses unsigned or wrongly signed bodies
+with 401, and keeps a signed body it cannot read (``webhook.unparsed``) rather than
+refusing it, since a refusal would only bring the same body back all week.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import sqlite3
+from collections.abc import Callable
+
+from quart import Blueprint, Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from crm.api import health
+from crm.api.errors import (
+    ApiError,
+    Forbidden,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthorized,
+)
+from crm.api.guard import public
+from crm.api.services import services
+from crm.config import Settings
+from crm.events import utcnow
+from crm.projections import webhooks
+from crm.whatsapp import SignatureError, parse_webhook, verify_signature
+
+log = logging.getLogger("crm.webhook")
+
+blueprint = Blueprint("webhook", __name__)
+
+PATH = "/webhook/whatsapp"
+ACCEPTED = b'{"ok":true}'
+
+#: Bodies larger than this are parsed on a thread so the event loop keeps serving.
+PARSE_INLINE_MAX = 64 * 1024
+
+#: Further places a signing secret may come from when ``WHATSAPP_APP_SECRET`` is unset:
+#: ``fn(settings) -> secret or None``. The local sandbox adds its generated secret here.
+SECRET_SOURCES: list[Callable[[Settings], str | None]] = []
+
+
+def webhook_secret(settings: Settings) -> str | None:
+    """The secret Meta (or the sandbox) signs webhook bodies with, if there is one."""
+    configured = settings.whatsapp_app_secret
+    if configured is not None and configured.get_secret_value():
+        return configured.get_secret_value()
+    for source in SECRET_SOURCES:
+        secret = source(settings)
+        if secret:
+            return secret
+    return None
+
+
+def _unparsed_fact(conn: sqlite3.Connection) -> dict[str, int]:
+    return {"unparsed_webhooks": webhooks.count(conn, "webhook.unparsed")}
+
+
+if _unparsed_fact not in health.HEALTH_FACTS:
+    health.HEALTH_FACTS.append(_unparsed_fact)
+
+
+@blueprint.get(PATH)
+@public
+async def verify() -> Response:
+    """Meta's subscription handshake: echo ``hub.challenge`` if the token matches."""
+    expected = services().settings.whatsapp_verify_token
+    mode = request.args.get("hub.mode")
+    token = request.args.get("hub.verify_token")
+    challenge = request.args.get("hub.challenge")
+    if expected is None or not expected.get_secret_value():
+        log.warning("webhook handshake refused: WHATSAPP_VERIFY_TOKEN is not set")
+        raise Forbidden("WHATSAPP_VERIFY_TOKEN is not configured", code="not_configured")
+    if (mode != "subscribe" or token is None or challenge is None
+            or not hmac.compare_digest(token.encode(), expected.get_secret_value().encode())):
+        log.warning("webhook handshake refused: wrong mode, token or no challenge")
+        raise Forbidden("verification failed", code="verification_failed")
+    response = Response(challenge, status=200, mimetype="text/plain")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@blueprint.post(PATH)
+@public
+async def receive() -> Response:
+    """Verify, record, then answer: 200 means the events are committed."""
+    crm = services()
+    secret = webhook_secret(crm.settings)
+    if secret is None:
+        raise ServiceUnavailable(
+            "WHATSAPP_APP_SECRET is not configured: webhooks cannot be verified, so none "
+            "are accepted", code="not_configured")
+    try:
+        body = await request.get_data(cache=False, as_text=False, parse_form_data=False)
+    except RequestEntityTooLarge:
+        log.warning("webhook refused: body over %d bytes", request.max_content_length or 0)
+        raise PayloadTooLarge("webhook body is larger than 4 MB") from None
+    try:
+        verify_signature(secret, body, request.headers.get("X-Hub-Signature-256"))
+    except SignatureError as exc:
+        log.warning("webhook refused from %s: %s", request.remote_addr, exc)
+        raise Unauthorized(str(exc), code="bad_signature") from None
+
+    received_at = utcnow()
+    if len(body) > PARSE_INLINE_MAX:
+        events = await asyncio.to_thread(parse_webhook, body, received_at)
+    else:
+        events = parse_webhook(body, received_at)
+    if events:
+        try:
+            await crm.db.append(events)
+        except Exception:
+            log.exception("webhook not recorded; Meta will deliver it again")
+            raise ApiError("the webhook could not be recorded", code="not_recorded",
+                           status=500) from None
+    return Response(ACCEPTED, status=200, content_type="application/json")

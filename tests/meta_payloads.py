@@ -1,0 +1,121 @@
+"""Builders of Meta webhook bodies and a signed poster, for the webhook tests.
+
+Bodies are serialised the way Meta sends them: ``json.dumps`` with its default
+``ensure_ascii=True``, so non-ASCII text travels as ``\\uXXXX`` escapes and the
+signature covers those escaped bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from crm.events.store import iter_after, open_connection
+from crm.whatsapp import sign
+from tests.conftest import LiveServer
+
+T = TypeVar("T")
+
+SECRET = "test-app-secret"
+VERIFY_TOKEN = "test-verify-token"
+PATH = "/webhook/whatsapp"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "whatsapp"
+#: Meta's own sample payloads (pywa); absent when ../shared is not beside the checkout.
+PYWA = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "meta-webhooks" / "pywa"
+BASE_TS = 1764000000  # 2025-11-24T16:00:00Z
+
+
+def envelope(*changes: dict[str, Any], entry_id: str = "WABA1") -> dict[str, Any]:
+    return {"object": "whatsapp_business_account",
+            "entry": [{"id": entry_id, "changes": list(changes)}]}
+
+
+def messages_change(messages: list | tuple = (), statuses: list | tuple = (),
+                    contacts: list | tuple = (), errors: list | None = None,
+                    phone_number_id: str = "PNID1") -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": phone_number_id},
+    }
+    if contacts:
+        value["contacts"] = list(contacts)
+    if messages:
+        value["messages"] = list(messages)
+    if statuses:
+        value["statuses"] = list(statuses)
+    if errors is not None:
+        value["errors"] = errors
+    return {"field": "messages", "value": value}
+
+
+def contact(wa_id: str | None, name: str, user_id: str | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {"profile": {"name": name}}
+    if wa_id is not None:
+        found["wa_id"] = wa_id
+    if user_id is not None:
+        found["user_id"] = user_id
+    return found
+
+
+def message(wamid: str, sender: str | None, kind: str, payload: Any = None,
+            ts: int | str = BASE_TS, **extra: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {"id": wamid, "timestamp": str(ts) if isinstance(ts, int) else ts,
+                             "type": kind}
+    if sender is not None:
+        found["from"] = sender
+    if payload is not None:
+        found[kind] = payload
+    found.update(extra)
+    return found
+
+
+def text(wamid: str, sender: str, body: str, ts: int | str = BASE_TS, **extra: Any) -> dict:
+    return message(wamid, sender, "text", {"body": body}, ts, **extra)
+
+
+def status(wamid: str, recipient: str, state: str, ts: int = BASE_TS, **extra: Any) -> dict:
+    return {"id": wamid, "status": state, "timestamp": str(ts), "recipient_id": recipient,
+            **extra}
+
+
+def body_of(payload: Any) -> bytes:
+    """Meta's serialisation: ASCII only, non-ASCII escaped."""
+    return json.dumps(payload).encode("ascii")
+
+
+def post(client: httpx.Client, body: bytes, secret: str | None = SECRET,
+         headers: dict[str, str] | None = None) -> httpx.Response:
+    sent = {"Content-Type": "application/json"}
+    if secret is not None:
+        sent["X-Hub-Signature-256"] = sign(secret, body)
+    sent.update(headers or {})
+    return client.post(PATH, content=body, headers=sent)
+
+
+def events_after(server: LiveServer, after: int) -> list[dict]:
+    """Every event after a position, read from the server's database file itself.
+
+    The file, not ``/api/events``: what is committed there is what the 200 promised.
+    """
+    conn = open_connection(server.db_path, readonly=True)
+    try:
+        return [e.as_json() for e in iter_after(conn, after)]
+    finally:
+        conn.close()
+
+
+def read_db(server: LiveServer, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(conn, *args)`` on a read-only connection to the server's database."""
+    conn = open_connection(server.db_path, readonly=True)
+    try:
+        return fn(conn, *args)
+    finally:
+        conn.close()
+
+
+def position(client: httpx.Client) -> int:
+    return client.get("/healthz").json()["position"]
