@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, validation_alias=_env("CRM_PORT"))
     workers: int = Field(1, ge=1, le=32, validation_alias=_env("CRM_WORKERS"))
     log_level: str = Field("info", validation_alias=_env("CRM_LOG_LEVEL"))
+    #: Agents: signs session cookies (else generated once into the data folder), the
+    #: first admin's password (else random, printed once), and the idle session timeout.
+    secret_key: SecretStr | None = Field(None, validation_alias=_env("CRM_SECRET_KEY"))
+    admin_password: SecretStr | None = Field(None, validation_alias=_env("CRM_ADMIN_PASSWORD"))
+    session_idle_hours: float = Field(
+        12.0, gt=0, validation_alias=_env("CRM_SESSION_IDLE_HOURS"))
     #: Meta's webhook: the token of the GET handshake and the app secret that signs POSTs.
     whatsapp_verify_token: SecretStr | None = Field(
         None, validation_alias=_env("WHATSAPP_VERIFY_TOKEN"))

@@ -20,6 +20,8 @@ from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config, Sockets
 
 from crm.api.app import create_app, prepare_database
+from crm.auth.local import ensure_first_admin
+from crm.auth.secret import secret_key
 from crm.config import Settings
 
 log = logging.getLogger("crm.server")
@@ -65,6 +67,8 @@ def _worker(settings: Settings, config: Config, sockets: Sockets) -> None:
 def serve(settings: Settings, host: str, port: int, workers: int = 1,
           announce: Any = None) -> None:
     prepare_database(settings)
+    secret_key(settings)  # generated once here, before any worker needs it
+    ensure_first_admin(settings)
     config = hypercorn_config(host, port)
     url = f"http://{host}:{port}/"
     if announce:

@@ -10,12 +10,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+#: The first admin's password in test servers (``crm serve`` creates ``admin`` with it).
+ADMIN_PASSWORD = "admin-password-for-tests"
 
 
 def free_port() -> int:
@@ -65,20 +68,22 @@ class LiveServer:
 def crm_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "WHATSAPP_",
                                                                      "GOOGLE_"))}
-    env.update({"CRM_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
+    env.update({"CRM_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
+                "CRM_ADMIN_PASSWORD": ADMIN_PASSWORD})
     env.update(extra)
     return env
 
 
 def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None,
-                 timeout: float = 20.0, **extra_env: str) -> LiveServer:
-    """Start ``crm serve`` as its own process and wait until /healthz answers."""
+                 timeout: float = 20.0, stderr: Any = None, **extra_env: str) -> LiveServer:
+    """Start ``crm serve`` as its own process and wait until /healthz answers.
+    ``stderr``: where the server's messages go (a file to read them back), else ours."""
     port = free_port()
     env = env or crm_env(data_dir, **extra_env)
     process = subprocess.Popen(
         [sys.executable, "-m", "crm.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
          *args],
-        cwd=str(data_dir.parent), env=env,
+        cwd=str(data_dir.parent), env=env, stderr=stderr,
     )
     server = LiveServer(f"http://127.0.0.1:{port}", port, data_dir, process, env)
 
@@ -112,10 +117,21 @@ def server(data_dir: Path) -> Iterator[LiveServer]:
     live.stop()
 
 
+_ADMIN_TOKENS: dict[tuple[str, str], str] = {}
+
+
 def admin_headers(server: LiveServer) -> dict[str, str]:
     """Request headers of a signed-in admin, for tests of protected routes.
 
-    The agents issue makes this real (an API token created through the CLI); every
-    test of a protected route goes through here, so that change is made once.
+    An API token of ``admin`` (whom ``crm serve`` creates on first start), made once
+    per server by the same code as ``crm tokens create admin`` and kept for reuse.
     """
-    return {}
+    key = (server.url, str(server.data_dir))
+    token = _ADMIN_TOKENS.get(key)
+    if token is None:
+        from crm.auth.local import create_token
+        from crm.config import Settings
+
+        token, _ = create_token(Settings(data_dir=server.data_dir), "admin", "tests")
+        _ADMIN_TOKENS[key] = token
+    return {"Authorization": f"Bearer {token}"}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from quart import Quart
 
-from crm.api import errors, guard, health, reads, webhook
+from crm.api import agents, errors, guard, health, home, login, reads, security, webhook
 from crm.api.services import Services
+from crm.auth import local as auth_local
 from crm.config import Settings
 from crm.events import Database
 from crm.events.store import EventStore
@@ -15,7 +17,11 @@ from crm.projections import default_projector
 
 log = logging.getLogger("crm")
 
-BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint)
+BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, login.blueprint,
+              home.blueprint, agents.blueprint)
+
+#: Jinja templates of the server-rendered pages (sign-in, ...).
+TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 
 
 def prepare_database(settings: Settings) -> None:
@@ -26,16 +32,18 @@ def prepare_database(settings: Settings) -> None:
     try:
         projector.create_schema(store.conn)
         projector.catch_up(store.conn)
+        auth_local.create_schema(store.conn)
     finally:
         store.close()
 
 
 def create_app(settings: Settings) -> Quart:
-    app = Quart(__name__, static_folder=None)
+    app = Quart(__name__, static_folder=None, template_folder=str(TEMPLATES))
     app.config["MAX_CONTENT_LENGTH"] = 4 * 1024 * 1024
     projector = default_projector()
     errors.install(app)
     guard.install(app)
+    security.install(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 

@@ -2,17 +2,38 @@
 
 The check lives here, once, as a ``before_request`` hook on the whole app, so a route
 added later is protected without anyone remembering a decorator. Public routes say so
-with ``@public``.
+with ``@public`` (the webhook, the sign-in page, the health check, static files).
+
+An agent proves who they are with ``Authorization: Bearer <token>`` (API clients) or
+the session cookie (browsers). Anonymous requests get 401 JSON under ``/api/`` and a
+redirect to ``/login`` elsewhere. Cookie-authenticated requests that change state
+must also carry the session's CSRF token: header ``X-CSRF-Token`` or form field
+``csrf_token``. Views call ``current_agent()`` for the agent (``.actor`` is what
+their events record) and ``require_admin()`` for admin-only work.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import quote
 
-from quart import Quart, current_app, request
+from quart import Quart, Response, current_app, g, redirect, request
+
+from crm.api import cookies
+from crm.api.errors import Forbidden, Unauthorized
+from crm.api.services import services
+from crm.auth import sessions
+from crm.auth.identity import Agent
+from crm.auth.tokens import token_digest
+from crm.projections.agents import agent_by_token
 
 F = TypeVar("F", bound=Callable[..., object])
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 def public(view: F) -> F:
@@ -30,10 +51,84 @@ def is_public(endpoint: str | None) -> bool:
     return bool(getattr(view, "_crm_public", False))
 
 
+def is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+def current_agent() -> Agent:
+    """The signed-in agent of this request (``Unauthorized`` on a public route)."""
+    agent = g.get("crm_agent")
+    if agent is None:
+        raise Unauthorized("sign in or send an API token")
+    return agent
+
+
+def current_agent_or_none() -> Agent | None:
+    return g.get("crm_agent")
+
+
+def require_admin() -> Agent:
+    """The current agent if an admin; otherwise 403 ``{"error": {"code": "forbidden"}}``."""
+    agent = current_agent()
+    if not agent.admin:
+        raise Forbidden("only an admin may do this")
+    return agent
+
+
+def session_policy() -> sessions.Policy:
+    return sessions.Policy.from_hours(services().settings.session_idle_hours)
+
+
+async def authenticate() -> Agent | None:
+    """The agent of the request's bearer token or session cookie, or None.
+    A bearer token that is not live is refused outright (never falls back)."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("use 'Authorization: Bearer <token>'")
+        found = await services().db.read(agent_by_token, token_digest(token))
+        if found is None:
+            raise Unauthorized("this API token is unknown, revoked, or its agent disabled")
+        name, admin, token_id = found
+        return Agent(name=name, admin=admin, via="token", token_id=token_id)
+    session_id = cookies.session_id()
+    if session_id is None:
+        return None
+    return await services().db.read(sessions.resume, session_id, time.time(), session_policy())
+
+
+async def check_csrf(agent: Agent) -> None:
+    sent = request.headers.get("X-CSRF-Token")
+    if not sent and request.mimetype in FORM_TYPES:
+        sent = (await request.form).get("csrf_token")
+    if not sent or not agent.csrf_token or not secrets.compare_digest(sent, agent.csrf_token):
+        raise Forbidden("this request needs the CSRF token of your session "
+                        "(header X-CSRF-Token or form field csrf_token)", code="csrf")
+
+
+def refuse() -> Response:
+    """401 JSON for the API and the stream; a redirect to the sign-in page otherwise."""
+    if is_api(request.path):
+        raise Unauthorized("sign in or send an API token")
+    target = request.full_path if request.query_string else request.path
+    status = 302 if request.method in SAFE_METHODS else 303
+    response = redirect("/login?next=" + quote(target, safe="/"), status)
+    if request.cookies.get(cookies.SESSION_COOKIE):
+        cookies.clear_session(response)
+    return response
+
+
 def install(app: Quart) -> None:
     @app.before_request
-    async def _require_agent() -> None:
+    async def _require_agent() -> Response | None:
         if request.method == "OPTIONS" or is_public(request.endpoint):
             return None
-        # Authentication arrives with the agents issue; this is where it goes.
+        agent = await authenticate()
+        if agent is None:
+            return refuse()
+        g.crm_agent = agent
+        if agent.via == "session" and request.method not in SAFE_METHODS:
+            await check_csrf(agent)
         return None

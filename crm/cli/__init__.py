@@ -14,6 +14,8 @@ from crm.config import ConfigError
 COMMANDS = (
     "crm.cli.serve",
     "crm.cli.replay",
+    "crm.cli.users",
+    "crm.cli.tokens",
 )
 
 

@@ -1,0 +1,126 @@
+"""Signing in and out: ``GET /login``, ``POST /login``, ``POST /logout``.
+
+The form posts ``username``, ``password`` and a hidden ``csrf_token`` that must match
+the ``crm_login`` cookie set with the page (so another site cannot sign a browser in
+to an account of its choosing). JSON clients may post ``{"username", "password"}``
+instead (a cross-site page cannot send JSON without CORS) and get the session's CSRF
+token in the answer. Failed attempts are logged and limited per name and per address
+(``crm.auth.ratelimit``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import secrets
+import time
+
+from quart import Blueprint, Response, jsonify, redirect, render_template, request
+
+from crm.api import cookies
+from crm.api.errors import TooManyRequests, Unauthorized
+from crm.api.guard import authenticate, current_agent, public, session_policy
+from crm.api.services import services
+from crm.auth import passwords, ratelimit, sessions
+from crm.projections.agents import password_hash
+
+log = logging.getLogger("crm.auth")
+
+blueprint = Blueprint("login", __name__)
+
+WRONG = "Wrong name or password."
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never ``//evil.example`` or ``https://...``."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+async def _page(error: str | None = None, status: int = 200, username: str = "",
+                next_url: str = "/") -> Response:
+    token = secrets.token_urlsafe(32)
+    body = await render_template("login.html", csrf_token=token, error=error,
+                                 username=username, next_url=next_url)
+    response = Response(body, status=status, content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    cookies.set_login_token(response, token)
+    return response
+
+
+@blueprint.get("/login")
+@public
+async def login_page() -> Response:
+    next_url = safe_next(request.args.get("next"))
+    try:
+        if await authenticate() is not None:
+            return redirect(next_url)
+    except Unauthorized:
+        pass
+    return await _page(next_url=next_url)
+
+
+@blueprint.post("/login")
+@public
+async def login() -> Response:
+    as_json = request.is_json
+    if as_json:
+        body = await request.get_json(silent=True) or {}
+        if not isinstance(body, dict):
+            body = {}
+    else:
+        body = await request.form
+        sent, expected = body.get("csrf_token", ""), request.cookies.get(cookies.LOGIN_COOKIE)
+        if not sent or not expected or not secrets.compare_digest(sent, expected):
+            return await _page("The sign-in form expired; please try again.", 403)
+    username = str(body.get("username") or "").strip().lower()[:64]
+    password = str(body.get("password") or "")
+    next_url = safe_next(str(body.get("next") or ""))
+    address = request.remote_addr
+    db = services().db
+    now = time.time()
+    attempt = await db.read(ratelimit.begin_attempt, ratelimit.keys_for(username, address), now)
+    if attempt.refused:
+        wait = max(1, math.ceil(attempt.retry_after))
+        log.warning("sign-in refused (too many failures) for %r from %s", username, address)
+        if as_json:
+            raise TooManyRequests(f"too many failed sign-ins; try again in {wait} s",
+                                  retry_after=wait)
+        response = await _page(f"Too many failed sign-ins. Try again in {wait} seconds.",
+                               429, username, next_url)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    found = await db.read(password_hash, username)
+    stored, admin, disabled = found if found else (None, False, False)
+    matches = await asyncio.to_thread(passwords.verify_password, stored, password)
+    if not matches or disabled:
+        reason = "disabled agent" if matches else "wrong name or password"
+        log.warning("failed sign-in for %r from %s: %s", username, address, reason)
+        if as_json:
+            raise Unauthorized(WRONG.rstrip("."), code="unauthorized")
+        return await _page(WRONG, 401, username, next_url)
+    await db.read(ratelimit.succeeded, attempt)
+    session_id, csrf_token = await db.read(
+        sessions.open_session, username, stored, now, session_policy(), address)
+    log.info("%r signed in from %s", username, address)
+    if as_json:
+        response = jsonify({"agent": {"name": username, "admin": admin},
+                            "csrf_token": csrf_token})
+    else:
+        response = redirect(next_url, 303)
+    cookies.set_session(response, session_id)
+    return response
+
+
+@blueprint.post("/logout")
+async def logout() -> Response:
+    agent = current_agent()
+    session_id = cookies.session_id()
+    if session_id is not None:
+        await services().db.read(sessions.close_session, session_id)
+    log.info("%r signed out", agent.name)
+    response = redirect("/login", 303)
+    cookies.clear_session(response)
+    return response

@@ -1,0 +1,116 @@
+"""Managing agents and tokens: checks against the current state, then the event.
+
+Each ``plan_*`` function reads the ``agents`` projection through ``db`` and returns the
+event to append, or raises an ``AuthError``. The CLI appends it through the
+synchronous ``EventStore``, the API through the async ``Database``; both then call
+``confirm`` because a concurrent writer may have won a race (names and token ids are
+made unique by idempotency keys, so the loser's event is simply not recorded).
+Password hashing is slow and done by the caller beforehand.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+from crm.auth.errors import (
+    AgentDisabledError,
+    AgentExists,
+    BadName,
+    TokenAlreadyRevoked,
+    UnknownAgent,
+    UnknownToken,
+)
+from crm.auth.tokens import new_token, new_token_id, token_digest
+from crm.events import NewEvent
+from crm.events.agents import (
+    AgentCreated,
+    AgentDisabled,
+    AgentPasswordChanged,
+    TokenCreated,
+    TokenRevoked,
+    agent_stream,
+)
+from crm.projections import agents as view
+
+NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
+MAX_LABEL = 200
+
+
+def normalise_name(name: str) -> str:
+    """Names are case-insensitive: stored lowercase, 1-32 of ``a-z 0-9 . _ -``."""
+    cleaned = (name or "").strip().lower()
+    if not NAME.fullmatch(cleaned):
+        raise BadName("a name is 1 to 32 characters: letters, digits, '.', '_' or '-', "
+                      "starting with a letter or digit")
+    return cleaned
+
+
+def _require_agent(db: sqlite3.Connection, name: str) -> dict:
+    agent = view.get_agent(db, name)
+    if agent is None:
+        raise UnknownAgent(f"no agent named {name!r}")
+    return agent
+
+
+def plan_add_agent(db: sqlite3.Connection, name: str, password_hash: str, admin: bool,
+                   actor: str) -> NewEvent:
+    name = normalise_name(name)
+    if view.get_agent(db, name) is not None:
+        raise AgentExists(f"an agent named {name!r} already exists")
+    return AgentCreated(name=name, password_hash=password_hash, admin=admin).new(
+        agent_stream(name), actor=actor, idempotency_key=f"agent.created:{name}")
+
+
+def plan_disable(db: sqlite3.Connection, name: str, actor: str) -> NewEvent:
+    name = normalise_name(name)
+    if _require_agent(db, name)["disabled"]:
+        raise AgentDisabledError(f"{name!r} is already disabled")
+    return AgentDisabled(name=name).new(agent_stream(name), actor=actor)
+
+
+def plan_password(db: sqlite3.Connection, name: str, password_hash: str,
+                  actor: str) -> NewEvent:
+    name = normalise_name(name)
+    _require_agent(db, name)
+    return AgentPasswordChanged(name=name, password_hash=password_hash).new(
+        agent_stream(name), actor=actor)
+
+
+def plan_token(db: sqlite3.Connection, agent: str, label: str | None,
+               actor: str) -> tuple[NewEvent, str, str]:
+    """``(event, token, token id)``: the token itself exists only in this return value."""
+    agent = normalise_name(agent)
+    if _require_agent(db, agent)["disabled"]:
+        raise AgentDisabledError(f"{agent!r} is disabled")
+    label = (label or "").strip()[:MAX_LABEL] or None
+    token, token_id = new_token(), new_token_id()
+    event = TokenCreated(token_id=token_id, agent=agent, sha256=token_digest(token),
+                         label=label).new(agent_stream(agent), actor=actor,
+                                          idempotency_key=f"token.created:{token_id}")
+    return event, token, token_id
+
+
+def plan_revoke(db: sqlite3.Connection, token_id: str, actor: str) -> NewEvent:
+    token = view.get_token(db, (token_id or "").strip())
+    if token is None:
+        raise UnknownToken(f"no token with id {token_id!r}")
+    if token["revoked_at"]:
+        raise TokenAlreadyRevoked(f"token {token_id!r} is already revoked")
+    return TokenRevoked(token_id=token["id"], agent=token["agent"]).new(
+        agent_stream(token["agent"]), actor=actor)
+
+
+def confirm(db: sqlite3.Connection, position: int, event: NewEvent) -> bool:
+    """Whether ``event`` is the one recorded at ``position`` (an idempotency key may
+    have returned the position of an earlier, competing event instead)."""
+    row = db.execute("SELECT id FROM events WHERE position = ?", (position,)).fetchone()
+    return bool(row) and row[0] == event.id
+
+
+def plan_first_admin(db: sqlite3.Connection, password_hash: str) -> NewEvent | None:
+    """``admin`` when there are no agents at all, else None."""
+    if view.count_agents(db):
+        return None
+    return AgentCreated(name="admin", password_hash=password_hash, admin=True).new(
+        agent_stream("admin"), actor="system", idempotency_key="agent.created:admin")

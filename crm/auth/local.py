@@ -1,0 +1,82 @@
+"""Running agent commands in-process: the CLI, the first start, and tests' fixtures.
+
+The database must already be prepared (``crm.api.app.prepare_database``). Appends go
+through a synchronous ``EventStore`` with the default projector; other processes,
+a running server included, may append at the same time.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+from crm.auth import passwords, ratelimit, sessions
+from crm.auth.commands import confirm, plan_first_admin, plan_token
+from crm.auth.errors import AgentExists, WeakPassword
+from crm.config import ConfigError, Settings
+from crm.events import EventStore, NewEvent
+from crm.projections import default_projector
+
+
+def create_schema(db: sqlite3.Connection) -> None:
+    """Tables of server state that are not projections (sessions, sign-in failures)."""
+    sessions.create_schema(db)
+    ratelimit.create_schema(db)
+
+
+@contextmanager
+def open_store(settings: Settings) -> Iterator[EventStore]:
+    store = EventStore(settings.db_path, default_projector())
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def append_one(store: EventStore, plan: Callable[[sqlite3.Connection], NewEvent]) -> int:
+    """Plan against the current state, append, and check that our event was recorded."""
+    event = plan(store.conn)
+    position = store.append([event])[0]
+    if not confirm(store.conn, position, event):
+        raise AgentExists("someone else made the same change at the same time")
+    return position
+
+
+def create_token(settings: Settings, agent: str, label: str | None = None,
+                 actor: str = "system") -> tuple[str, str]:
+    """A new API token for ``agent``; returns ``(token, token id)``."""
+    with open_store(settings) as store:
+        event, token, token_id = plan_token(store.conn, agent, label, actor)
+        store.append([event])
+    return token, token_id
+
+
+def ensure_first_admin(settings: Settings, out: TextIO = sys.stderr) -> bool:
+    """With no agents at all, create ``admin`` (``CRM_ADMIN_PASSWORD`` or a random
+    password printed once to ``out``). Returns whether it did."""
+    with open_store(settings) as store:
+        if plan_first_admin(store.conn, "") is None:
+            return False
+        given = settings.admin_password.get_secret_value() if settings.admin_password else ""
+        password = given or passwords.random_password()
+        try:
+            password_hash = passwords.hash_password(password)
+        except WeakPassword as exc:
+            raise ConfigError(f"CRM_ADMIN_PASSWORD: {exc}") from None
+        event = plan_first_admin(store.conn, password_hash)
+        if event is None:
+            return False
+        position = store.append([event])[0]
+        if not confirm(store.conn, position, event):
+            return False  # another process created it first and told its own story
+    if given:
+        print("crm: created the admin agent 'admin' with the password in CRM_ADMIN_PASSWORD",
+              file=out, flush=True)
+    else:
+        print(f"crm: created the admin agent 'admin' with the password: {password}\n"
+              "crm: it is shown only this once; sign in and change it "
+              "(crm users passwd admin)", file=out, flush=True)
+    return True
