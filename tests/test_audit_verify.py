@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from crm.events.hashing import hash_of
@@ -166,3 +168,37 @@ def test_verify_export_refuses_extra_fields_and_non_json(data_dir: Path,
     out.write_text(out.read_text().replace('"note"', "note", 1))
     result = crm(data_dir, "verify", "--export", str(out))
     assert result.returncode == 1 and "line 3): not a line of JSON" in result.stdout
+
+
+#: What the README's audit section tells an auditor: their own code, not ours.
+AUDITOR = '''
+import hashlib, json, sys
+prev_position, prev_hash = 0, "0" * 64
+for number, line in enumerate(open(sys.argv[1], encoding="utf-8"), start=1):
+    e = json.loads(line)
+    array = [e["prev_hash"], e["position"], e["id"], e["type"], e["stream"],
+             e["occurred_at"], e["recorded_at"], e["actor"], e["idempotency_key"], e["data"]]
+    body = json.dumps(array, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if hashlib.sha256(body.encode("utf-8")).hexdigest() != e["hash"]:
+        sys.exit(f"line {number}, position {e['position']}: hash does not match")
+    if e["position"] == prev_position + 1 and e["prev_hash"] != prev_hash:
+        sys.exit(f"line {number}, position {e['position']}: broken link")
+    prev_position, prev_hash = e["position"], e["hash"]
+print("ok, last hash", prev_hash)
+'''
+
+
+def test_an_auditor_can_check_an_export_with_their_own_code(data_dir: Path,
+                                                           tmp_path: Path) -> None:
+    seed(data_dir / "crm.db")
+    out = tmp_path / "all.jsonl"
+    assert crm(data_dir, "export", "--output", str(out)).returncode == 0
+    audit = [sys.executable, "-I", "-c", AUDITOR, str(out)]  # -I: nothing of ours importable
+    ok = subprocess.run(audit, capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == f"ok, last hash {head_hash(data_dir / 'crm.db')}"
+    events = jsonl(out)
+    events[16]["data"]["f"] = 1.25  # the event with floats, big ints and a line break
+    write_lines(out, events)
+    bad = subprocess.run(audit, capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 1 and "position 17: hash does not match" in bad.stderr
