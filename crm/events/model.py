@@ -13,6 +13,7 @@ Two layers, deliberately:
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,12 @@ def format_time(moment: datetime) -> str:
 
 def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+@functools.lru_cache(maxsize=4096)
+def epoch_seconds(text: str) -> float:
+    """Seconds since the epoch of an ISO time; cached, as replay meets each one often."""
+    return parse_time(text).timestamp()
 
 
 class Event(BaseModel):

@@ -56,9 +56,18 @@ class Projector:
         return tuple(t for p in self.projections for t in p.tables)
 
     def create_schema(self, conn: sqlite3.Connection) -> None:
+        """Create the tables of projections that have none yet.
+
+        A projection whose tables exist is left alone: after a replay its indexes carry
+        generated names, and recreating them by their original names would build them
+        a second time.
+        """
         conn.executescript(CHECKPOINTS_SCHEMA)
+        existing = {name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
         for projection in self.projections:
-            conn.executescript(projection.schema)
+            if not set(projection.tables) <= existing:
+                conn.executescript(projection.schema)
         conn.executemany(
             "INSERT OR IGNORE INTO checkpoints (name, position) VALUES (?, 0)",
             [(n,) for n in self._names],

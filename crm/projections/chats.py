@@ -11,7 +11,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from crm.events import RecordedEvent, format_time, parse_time
+from crm.events import RecordedEvent, epoch_seconds, format_time
 from crm.projections import messages
 from crm.projections.base import Projection
 
@@ -37,19 +37,25 @@ NOT_UNREAD = frozenset({"reaction", "edit", "revoke", "system", "request_welcome
 NOT_OPENING = frozenset({"system"})
 
 
+#: A new chat starts with its customer's name from the ``customers`` projection (which
+#: runs first); ``on_customer`` keeps it current when the customer row changes later.
+_CUSTOMER_NAME = "(SELECT name FROM customers WHERE phone = ?)"
+
+
 def _touch(db: sqlite3.Connection, phone: str, position: int) -> None:
     db.execute(
-        "INSERT INTO chats (phone, last_pos) VALUES (?, ?) "
+        "INSERT INTO chats (phone, last_pos, customer_name) VALUES (?, ?, "
+        f"{_CUSTOMER_NAME}) "
         "ON CONFLICT(phone) DO UPDATE SET last_pos = max(last_pos, excluded.last_pos)",
-        (phone, position),
+        (phone, position, phone),
     )
 
 
 # One statement per inbound message: replay applies a million of these.
 _RECEIVED = """
 INSERT INTO chats (phone, profile_name, last_message_id, last_pos, unread, last_inbound_at,
-                   last_inbound_ts)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+                   last_inbound_ts, customer_name)
+VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT name FROM customers WHERE phone = ?))
 ON CONFLICT(phone) DO UPDATE SET
     profile_name = coalesce(excluded.profile_name, profile_name),
     last_message_id = coalesce(excluded.last_message_id, last_message_id),
@@ -68,14 +74,14 @@ def on_received(event: RecordedEvent, db: sqlite3.Connection) -> None:
     inbound_at = inbound_ts = None
     if kind not in NOT_OPENING:
         inbound_at = event.occurred_at
-        inbound_ts = int(parse_time(inbound_at).timestamp())
+        inbound_ts = int(epoch_seconds(inbound_at))
     db.execute(_RECEIVED, (
         data["phone"],
         data.get("profile_name") or None,
         None if kind in messages.ANNOTATIONS else event.id,
         event.position,
         0 if kind in NOT_UNREAD else 1,
-        inbound_at, inbound_ts,
+        inbound_at, inbound_ts, data["phone"],
     ))
 
 
@@ -90,6 +96,12 @@ def on_read(event: RecordedEvent, db: sqlite3.Connection) -> None:
     db.execute("UPDATE chats SET unread = 0 WHERE phone = ?", (event.data["phone"],))
 
 
+def on_customer(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    """The customer list named (or renamed) this number: the chat shows it first."""
+    db.execute("UPDATE chats SET customer_name = ? WHERE phone = ?",
+               (event.data.get("name") or None, event.data["phone"]))
+
+
 PROJECTION = Projection(
     name="chats",
     schema=SCHEMA,
@@ -98,6 +110,7 @@ PROJECTION = Projection(
         "message.received": on_received,
         "message.queued": on_queued,
         "chat.read": on_read,
+        "customer.updated": on_customer,
     },
 )
 

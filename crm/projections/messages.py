@@ -12,7 +12,7 @@ import json
 import sqlite3
 from typing import Any
 
-from crm.events import RecordedEvent, parse_time
+from crm.events import RecordedEvent, epoch_seconds
 from crm.events.schema import EVENT_COLUMNS
 from crm.events.store import row_to_event
 from crm.projections.base import Projection
@@ -57,7 +57,7 @@ _INBOUND_CORE = frozenset({"phone", "wamid", "message_type", "text", "caption", 
 
 
 def _ms(moment: str) -> int:
-    return int(parse_time(moment).timestamp() * 1000)
+    return int(epoch_seconds(moment) * 1000)
 
 
 def _dumps(value: Any) -> str | None:
@@ -217,6 +217,15 @@ def on_unknown(event: RecordedEvent, db: sqlite3.Connection) -> None:
     )
 
 
+def on_retry(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    """An agent sends a failed or unknown-fate message again: it is queued once more."""
+    db.execute(
+        "UPDATE messages SET status = 'queued', error = NULL "
+        "WHERE id = ? AND status IN ('failed', 'unknown')",
+        (event.data["message_id"],),
+    )
+
+
 HANDLERS = {
     "message.received": on_received,
     "message.status": on_status,
@@ -224,6 +233,7 @@ HANDLERS = {
     "message.sent": on_sent,
     "message.failed": on_failed,
     "message.unknown": on_unknown,
+    "message.retry": on_retry,
 }
 
 PROJECTION = Projection(

@@ -24,7 +24,7 @@ from crm.projections.base import Projector
 Progress = Callable[[int, int, float], None]
 
 PAGE = 5000
-COPY_CHUNK = 20_000
+COPY_CHUNK = 100_000
 
 
 @dataclass
@@ -124,17 +124,31 @@ def rebuild(db_path: str | Path, projector: Projector,
 _CREATE_TABLE = re.compile(r'^CREATE TABLE\s+(IF NOT EXISTS\s+)?"?(\w+)"?', re.IGNORECASE)
 
 
+_CREATE_INDEX = re.compile(
+    r'^CREATE (UNIQUE )?INDEX\s+(IF NOT EXISTS\s+)?"?(\w+?)(__g\w+)?"?\s+ON\s+"?(\w+)"?',
+    re.IGNORECASE)
+
+
 def _swap(db_path: Path, scratch_path: Path, projector: Projector, built_to: int) -> None:
+    """Copy the rebuilt tables in as ``<table>__new`` and swap them in atomically.
+
+    The bulk copy and the index builds run in their own transactions, at
+    ``synchronous=NORMAL`` (still corruption-safe in WAL mode: a power cut can only lose
+    the half-built ``__new`` tables, which the next replay drops). The final swap is one
+    short ``synchronous=FULL`` transaction.
+    """
     live = open_connection(db_path)
+    generation = uuid.uuid4().hex[:8]
     try:
         projector.create_schema(live)
         live.execute("ATTACH DATABASE ? AS rb", (str(scratch_path),))
+        live.execute("PRAGMA synchronous=NORMAL")
         tables = projector.tables
         ddl = dict(live.execute(
             "SELECT name, sql FROM rb.sqlite_master WHERE type = 'table'").fetchall())
         marks = ",".join("?" * len(tables))
         indexes = live.execute(
-            "SELECT tbl_name, sql FROM main.sqlite_master WHERE type = 'index' "
+            "SELECT sql FROM main.sqlite_master WHERE type = 'index' "
             f"AND sql IS NOT NULL AND tbl_name IN ({marks})", tables,
         ).fetchall()
         for table in tables:
@@ -142,7 +156,7 @@ def _swap(db_path: Path, scratch_path: Path, projector: Projector, built_to: int
             live.execute(f"DROP TABLE IF EXISTS main.{new}")
             live.execute(_CREATE_TABLE.sub(f'CREATE TABLE main."{new}"', ddl[table], count=1))
             last = 0
-            while True:  # short transactions: the server's writer is never held up long
+            while True:  # chunks: the server's writer is never held up for long
                 live.execute("BEGIN IMMEDIATE")
                 rows = live.execute(
                     f"INSERT INTO main.{new} SELECT * FROM rb.{table} WHERE rowid > ? "
@@ -152,13 +166,17 @@ def _swap(db_path: Path, scratch_path: Path, projector: Projector, built_to: int
                 if len(rows) < COPY_CHUNK:
                     break
                 last = max(r[0] for r in rows)
+        for (sql,) in indexes:
+            # Index names are unique per database: the new generation gets its own.
+            live.execute(_CREATE_INDEX.sub(
+                lambda m: f'CREATE {m.group(1) or ""}INDEX main."{m.group(3)}__g{generation}" '
+                          f'ON "{m.group(5)}__new"', sql, count=1))
+        live.execute("PRAGMA synchronous=FULL")
         live.execute("BEGIN IMMEDIATE")
         try:
             for table in tables:
                 live.execute(f"DROP TABLE main.{table}")
                 live.execute(f"ALTER TABLE main.{table}__new RENAME TO {table}")
-            for _table, sql in indexes:
-                live.execute(sql)
             live.executemany("UPDATE checkpoints SET position = ? WHERE name = ?",
                              [(built_to, p.name) for p in projector.projections])
             # Whatever the server appended while we rebuilt, applied to the new tables.
