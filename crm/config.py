@@ -7,6 +7,7 @@ A bad value stops the server at start with a message naming the variable.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,38 @@ class Settings(BaseSettings):
         None, validation_alias=_env("WHATSAPP_VERIFY_TOKEN"))
     whatsapp_app_secret: SecretStr | None = Field(
         None, validation_alias=_env("WHATSAPP_APP_SECRET"))
+
+    #: Google service account (a JSON key file), for the customer sheet and Drive media.
+    google_application_credentials: Path | None = Field(
+        None, validation_alias=_env("GOOGLE_APPLICATION_CREDENTIALS"))
+    #: Another base URL for Google's APIs (tests and sandboxes only).
+    google_api_url: str | None = Field(None, validation_alias=_env("GOOGLE_API_URL"))
+    #: Customers: the sheet (by id or title) and worksheet, which columns hold the phone
+    #: and the name, the country code of local numbers, and the server's sync interval
+    #: in seconds (unset or 0: no automatic sync).
+    google_sheet_id: str | None = Field(None, validation_alias=_env("GOOGLE_SHEET_ID"))
+    google_sheet_name: str | None = Field(None, validation_alias=_env("GOOGLE_SHEET_NAME"))
+    google_sheet_worksheet: str = Field(
+        "Customer List", validation_alias=_env("GOOGLE_SHEET_WORKSHEET"))
+    customers_phone_column: str = Field(
+        "Phone", min_length=1, validation_alias=_env("CRM_CUSTOMERS_PHONE_COLUMN"))
+    customers_name_column: str = Field(
+        "Name", min_length=1, validation_alias=_env("CRM_CUSTOMERS_NAME_COLUMN"))
+    default_country_code: str | None = Field(
+        None, pattern=r"^\s*(\+|00)?[1-9]\d{0,2}\s*$",
+        validation_alias=_env("CRM_DEFAULT_COUNTRY_CODE"))
+    customers_sync_interval: float | None = Field(
+        None, ge=0, validation_alias=_env("CRM_CUSTOMERS_SYNC_INTERVAL"))
+    #: Media: where files are kept (``local`` under the data folder, or Google Drive),
+    #: the Drive folder, whether Drive files get an anyone-with-the-link permission, and
+    #: the first retry delay of a failed download (doubling up to an hour).
+    media_backend: Literal["local", "drive"] = Field(
+        "local", validation_alias=_env("CRM_MEDIA_BACKEND"))
+    google_drive_folder_id: str | None = Field(
+        None, validation_alias=_env("GOOGLE_DRIVE_FOLDER_ID"))
+    media_public_links: bool = Field(False, validation_alias=_env("CRM_MEDIA_PUBLIC_LINKS"))
+    media_retry_seconds: float = Field(
+        15.0, gt=0, validation_alias=_env("CRM_MEDIA_RETRY_SECONDS"))
 
     @property
     def db_path(self) -> Path:

@@ -8,9 +8,11 @@ from pathlib import Path
 from quart import Quart
 
 from crm.api import agents, errors, guard, health, home, login, reads, security, webhook
+from crm.api import customers as customers_api
 from crm.api.services import Services
 from crm.auth import local as auth_local
 from crm.config import Settings
+from crm.customers import interval as customers_sync
 from crm.events import Database
 from crm.events.store import EventStore
 from crm.projections import default_projector
@@ -18,7 +20,7 @@ from crm.projections import default_projector
 log = logging.getLogger("crm")
 
 BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, login.blueprint,
-              home.blueprint, agents.blueprint)
+              home.blueprint, agents.blueprint, customers_api.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
@@ -53,11 +55,13 @@ def create_app(settings: Settings) -> Quart:
         db = Database(settings.db_path, projector)
         db.start()
         app.extensions["crm"] = Services(settings=settings, projector=projector, db=db)
+        await customers_sync.start(app.extensions["crm"])
 
     @app.after_serving
     async def _close() -> None:
         crm = app.extensions.pop("crm", None)
         if crm is not None:
+            await customers_sync.stop(crm)
             crm.db.close()
 
     return app

@@ -1,0 +1,1 @@
+"""Background work that must run once per deployment, not once per server process."""
