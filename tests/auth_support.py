@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, start_server
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -65,3 +66,13 @@ def create_token(server: LiveServer, admin: dict[str, str], agent: str,
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def module_server(factory: pytest.TempPathFactory, name: str, *args: str,
+                  **env: str) -> Iterator[LiveServer]:
+    """A server shared by a module's tests: ``yield from`` it in a fixture."""
+    data = factory.mktemp(name) / "data"
+    data.mkdir()
+    server = start_server(data, *args, **env)
+    yield server
+    server.stop()

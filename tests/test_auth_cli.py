@@ -14,17 +14,13 @@ import pytest
 from itsdangerous import Signer
 
 from crm.events import EventStore
-from tests.auth_support import bearer, csrf_of, post_login, sign_in
+from tests.auth_support import bearer, csrf_of, module_server, post_login, sign_in
 from tests.conftest import ADMIN_PASSWORD, LiveServer, crm_env, start_server, wait_until
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data = tmp_path_factory.mktemp("cli") / "data"
-    data.mkdir()
-    server = start_server(data)
-    yield server
-    server.stop()
+    yield from module_server(tmp_path_factory, "cli")
 
 
 def crm(server: LiveServer, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from crm.auth import ratelimit, sessions
-from tests.auth_support import create_agent, post_login, sign_in
+from tests.auth_support import create_agent, module_server, post_login, sign_in
 from tests.conftest import ADMIN_PASSWORD, LiveServer, admin_headers, start_server, wait_until
 
 IDLE_HOURS = 0.0005  # 1.8 seconds
@@ -87,11 +87,7 @@ def test_the_limit_window_slides_and_successes_do_not_count(tmp_path: Path) -> N
 
 @pytest.fixture(scope="module")
 def short_sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data = tmp_path_factory.mktemp("idle") / "data"
-    data.mkdir()
-    server = start_server(data, CRM_SESSION_IDLE_HOURS=str(IDLE_HOURS))
-    yield server
-    server.stop()
+    yield from module_server(tmp_path_factory, "idle", CRM_SESSION_IDLE_HOURS=str(IDLE_HOURS))
 
 
 def test_sessions_expire_when_idle_but_not_while_used(short_sessions: LiveServer) -> None:

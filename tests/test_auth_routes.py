@@ -11,8 +11,8 @@ from werkzeug.routing import IntegerConverter, PathConverter, Rule
 
 from crm.api.app import create_app
 from crm.config import Settings
-from tests.auth_support import sign_in
-from tests.conftest import ADMIN_PASSWORD, LiveServer, admin_headers, start_server
+from tests.auth_support import module_server, sign_in
+from tests.conftest import ADMIN_PASSWORD, LiveServer, admin_headers
 
 #: The only paths anyone may reach without signing in (static files aside).
 PUBLIC_PATHS = {"/webhook/whatsapp", "/login", "/healthz"}
@@ -23,11 +23,7 @@ KNOWN = {"/", "/logout", "/api/chats", "/api/events", "/api/agents", "/api/token
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data = tmp_path_factory.mktemp("routes") / "data"
-    data.mkdir()
-    server = start_server(data)
-    yield server
-    server.stop()
+    yield from module_server(tmp_path_factory, "routes")
 
 
 def _sample(rule: Rule, name: str) -> object:

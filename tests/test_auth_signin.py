@@ -12,19 +12,16 @@ from tests.auth_support import (
     create_token,
     csrf_of,
     form_token,
+    module_server,
     post_login,
     sign_in,
 )
-from tests.conftest import ADMIN_PASSWORD, LiveServer, admin_headers, start_server
+from tests.conftest import ADMIN_PASSWORD, LiveServer, admin_headers
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data = tmp_path_factory.mktemp("signin") / "data"
-    data.mkdir()
-    server = start_server(data)
-    yield server
-    server.stop()
+    yield from module_server(tmp_path_factory, "signin")
 
 
 def test_sign_in_shows_the_agent_and_sign_out_ends_the_session(live: LiveServer) -> None:

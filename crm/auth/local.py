@@ -19,6 +19,7 @@ from crm.auth.errors import AgentExists, WeakPassword
 from crm.config import ConfigError, Settings
 from crm.events import EventStore, NewEvent
 from crm.projections import default_projector
+from crm.projections.agents import count_agents
 
 
 def create_schema(db: sqlite3.Connection) -> None:
@@ -58,7 +59,7 @@ def ensure_first_admin(settings: Settings, out: TextIO = sys.stderr) -> bool:
     """With no agents at all, create ``admin`` (``CRM_ADMIN_PASSWORD`` or a random
     password printed once to ``out``). Returns whether it did."""
     with open_store(settings) as store:
-        if plan_first_admin(store.conn, "") is None:
+        if count_agents(store.conn):
             return False
         given = settings.admin_password.get_secret_value() if settings.admin_password else ""
         password = given or passwords.random_password()
