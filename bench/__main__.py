@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ("store", "webhook")
+SECTIONS = ("store", "webhook", "audit")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,6 +16,7 @@ COMMANDS = (
     "crm.cli.replay",
     "crm.cli.users",
     "crm.cli.tokens",
+    "crm.cli.audit",
     "crm.cli.customers",
 )
 
