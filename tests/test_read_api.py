@@ -112,3 +112,19 @@ def test_replay_cli_rebuilds_and_checks(server: LiveServer) -> None:
                             timeout=60)
     assert broken.returncode == 1
     assert "chats" in broken.stdout
+
+
+def test_password_hashes_are_hidden_from_non_admins(server: LiveServer) -> None:
+    from tests.auth_support import bearer, create_agent, create_token
+
+    admin = admin_headers(server)
+    create_agent(server, admin, "ana", "a-long-password")
+    ana = bearer(create_token(server, admin, "ana")[0])
+    with server.client() as http:
+        as_admin = http.get("/api/events", params={"limit": 200}, headers=admin).json()
+        as_agent = http.get("/api/events", params={"limit": 200}, headers=ana).json()
+    created = [e for e in as_admin["events"] if e["type"] == "agent.created"]
+    assert created and all(e["data"]["password_hash"].startswith("$argon2")
+                           for e in created)
+    hidden = [e for e in as_agent["events"] if e["type"] == "agent.created"]
+    assert hidden and all(e["data"]["password_hash"] == "[redacted]" for e in hidden)
