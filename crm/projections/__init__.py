@@ -1,11 +1,12 @@
 """Tables derived from the log. They can always be thrown away and rebuilt."""
 
-from crm.projections import agents, chats, customers, messages, webhooks
+from crm.projections import agents, chats, customers, media, messages, webhooks
 from crm.projections.base import Projection, Projector
 
 #: Every projection, in the order handlers run for an event.
 PROJECTIONS: tuple[Projection, ...] = (messages.PROJECTION, customers.PROJECTION,
-                                       chats.PROJECTION, webhooks.PROJECTION, agents.PROJECTION)
+                                       chats.PROJECTION, webhooks.PROJECTION, agents.PROJECTION,
+                                       media.PROJECTION)
 
 
 def default_projector() -> Projector:

@@ -112,10 +112,21 @@ def on_received(event: RecordedEvent, db: sqlite3.Connection) -> None:
         "media, timestamp, ts, status, reply_to, extra, position) "
         "VALUES (?, ?, ?, 'in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)",
         (event.id, data["wamid"], data["phone"], kind, data.get("text"), data.get("caption"),
-         _dumps(data.get("media")), event.occurred_at, _ms(event.occurred_at),
+         _dumps(_inbound_media(data.get("media"))), event.occurred_at, _ms(event.occurred_at),
          _id_for_wamid(db, data.get("reply_to_wamid")), _dumps(extra) or "{}", event.position),
     )
     _release(db, data["wamid"])
+
+
+def _inbound_media(media: Any) -> Any:
+    """A webhook's media object for the thread: Meta's own download ``url`` (which
+    needs our token and expires in minutes) is kept as ``meta_url``; ``url`` is only
+    ever ours (``/media/<id>``), set by ``media.stored``."""
+    if not isinstance(media, dict) or "url" not in media:
+        return media
+    media = dict(media)
+    media["meta_url"] = media.pop("url")
+    return media
 
 
 def _annotate(event: RecordedEvent, db: sqlite3.Connection, kind: str) -> None:
@@ -226,6 +237,30 @@ def on_retry(event: RecordedEvent, db: sqlite3.Connection) -> None:
     )
 
 
+def _update_media(db: sqlite3.Connection, message_id: str, changes: dict[str, Any],
+                  drop: str) -> None:
+    row = db.execute("SELECT media FROM messages WHERE id = ?", (message_id,)).fetchone()
+    if row is None:
+        return
+    media = json.loads(row[0]) if row[0] else {}
+    media.pop(drop, None)
+    media.update(changes)
+    db.execute("UPDATE messages SET media = ? WHERE id = ?", (_dumps(media), message_id))
+
+
+def on_media_stored(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    """The customer's file is kept: the thread links to our copy."""
+    data = event.data
+    _update_media(db, data["message_id"], {
+        "url": f"/media/{data['sha256']}", "sha256": data["sha256"], "size": data["size"],
+        "mime_type": data["mime_type"]}, drop="error")
+
+
+def on_media_failed(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    """The file could not be kept: the thread says why."""
+    _update_media(db, event.data["message_id"], {"error": event.data["reason"]}, drop="url")
+
+
 HANDLERS = {
     "message.received": on_received,
     "message.status": on_status,
@@ -234,6 +269,8 @@ HANDLERS = {
     "message.failed": on_failed,
     "message.unknown": on_unknown,
     "message.retry": on_retry,
+    "media.stored": on_media_stored,
+    "media.failed": on_media_failed,
 }
 
 PROJECTION = Projection(

@@ -1,0 +1,59 @@
+"""The ``media_files`` projection: where each kept file is, by its SHA-256.
+
+``/media/<sha256>`` serves local files straight from ``CRM_DATA_DIR/media``; a file
+kept on Google Drive is found here (its Drive file id) from its ``media.stored``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from crm.events import RecordedEvent
+from crm.projections.base import Projection
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS media_files (
+    sha256     TEXT PRIMARY KEY,
+    backend    TEXT NOT NULL,
+    ref        TEXT NOT NULL,
+    mime_type  TEXT NOT NULL,
+    filename   TEXT,
+    size       INTEGER NOT NULL,
+    link       TEXT,
+    position   INTEGER NOT NULL
+);
+"""
+
+
+def on_stored(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    data = event.data
+    store = data.get("store") or {}
+    db.execute(
+        "INSERT INTO media_files (sha256, backend, ref, mime_type, filename, size, link, "
+        "position) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET "
+        "backend = excluded.backend, ref = excluded.ref, mime_type = excluded.mime_type, "
+        "filename = coalesce(filename, excluded.filename), size = excluded.size, "
+        "link = excluded.link, position = excluded.position",
+        (data["sha256"], store.get("backend", "local"), store.get("ref", data["sha256"]),
+         data["mime_type"], data.get("filename"), data["size"], store.get("link"),
+         event.position),
+    )
+
+
+PROJECTION = Projection(
+    name="media",
+    schema=SCHEMA,
+    tables=("media_files",),
+    handlers={"media.stored": on_stored},
+)
+
+
+def get_file(db: sqlite3.Connection, sha256: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT backend, ref, mime_type, filename, size, link FROM media_files "
+                     "WHERE sha256 = ?", (sha256,)).fetchone()
+    if row is None:
+        return None
+    backend, ref, mime_type, filename, size, link = row
+    return {"sha256": sha256, "backend": backend, "ref": ref, "mime_type": mime_type,
+            "filename": filename, "size": size, "link": link}
