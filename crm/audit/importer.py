@@ -76,7 +76,8 @@ def _load(source: Path, scratch: Path, projector: Projector,
         lines: dict[int, int] = {}
         count, head = 0, GENESIS_HASH
         try:
-            for number, event in read_export(source, progress):
+            for number, value in read_export(source, progress):
+                event = RecordedEvent(**value)
                 batch.append(event)
                 lines[event.position] = number
                 if len(batch) >= BATCH:

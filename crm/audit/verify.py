@@ -19,7 +19,6 @@ from typing import Any
 
 from crm.audit.progress import Update
 from crm.events.hashing import GENESIS_HASH, hash_of, hash_with_data_text
-from crm.events.model import RecordedEvent
 from crm.events.schema import EVENT_COLUMNS
 from crm.events.store import last_position
 
@@ -137,9 +136,10 @@ def _check_row(row: tuple[Any, ...], expected: int, prev: str) -> Problem | None
 # -- export files ---------------------------------------------------------------------
 
 def read_export(path: str | Path, progress: Update | None = None
-                ) -> Iterator[tuple[int, RecordedEvent]]:
-    """Each line of a JSONL export as ``(line number, event)``; ``ExportFileError`` at
-    the first line that is not exactly one event with every field."""
+                ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each line of a JSONL export as ``(line number, event as a dict)``;
+    ``ExportFileError`` at the first line that is not exactly one event with every
+    field. (Dicts, not ``RecordedEvent``: building those would double the time.)"""
     path = Path(path)
     total = path.stat().st_size
     done = 0
@@ -153,24 +153,40 @@ def read_export(path: str | Path, progress: Update | None = None
         progress(done, total)
 
 
-def parse_line(raw: bytes, number: int) -> RecordedEvent:
+def parse_line(raw: bytes, number: int) -> dict[str, Any]:
     try:
         value = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ExportFileError(Problem(None, "not a line of JSON", number)) from None
+    if type(value) is dict and value.keys() == _NAMES and _well_typed(value):
+        return value
+    raise ExportFileError(_shape_problem(value, number))
+
+
+_NAMES = FIELDS.keys()
+_TEXT_FIELDS = tuple(name for name, types in FIELDS.items() if types == (str,))
+
+
+def _well_typed(value: dict[str, Any]) -> bool:
+    """The common case, checked fast; ``_shape_problem`` says what is wrong otherwise."""
+    key = value["idempotency_key"]
+    return (type(value["position"]) is int and type(value["data"]) is dict
+            and (key is None or type(key) is str)
+            and all(type(value[name]) is str for name in _TEXT_FIELDS))
+
+
+def _shape_problem(value: Any, number: int) -> Problem:
     if not isinstance(value, dict):
-        raise ExportFileError(Problem(None, "not a JSON object", number))
+        return Problem(None, "not a JSON object", number)
     position = value.get("position")
-    position = position if isinstance(position, int) else None
+    position = position if type(position) is int else None
     for name, types in FIELDS.items():
         if name not in value:
-            raise ExportFileError(Problem(position, f"field {name} is missing", number))
+            return Problem(position, f"field {name} is missing", number)
         if not isinstance(value[name], types) or isinstance(value[name], bool):
-            raise ExportFileError(Problem(position, f"field {name} has the wrong type", number))
+            return Problem(position, f"field {name} has the wrong type", number)
     extra = sorted(set(value) - set(FIELDS))
-    if extra:
-        raise ExportFileError(Problem(position, f"unexpected field {extra[0]}", number))
-    return RecordedEvent(**value)
+    return Problem(position, f"unexpected field {extra[0]}", number)
 
 
 def verify_export(path: str | Path, progress: Update | None = None,
@@ -181,17 +197,17 @@ def verify_export(path: str | Path, progress: Update | None = None,
     prev_position, prev_hash = 0, GENESIS_HASH
     try:
         for number, event in read_export(path, progress):
-            position = event.position
+            position = event["position"]
             if position <= prev_position:
                 result.problem = Problem(
                     position, f"not after position {prev_position} (repeated or out of "
                               "order)", number)
                 return result
-            if hash_of(event.as_json()) != event.hash:
+            if hash_of(event) != event["hash"]:
                 result.problem = Problem(position, "hash does not match the content", number)
                 return result
             if position == prev_position + 1:
-                if event.prev_hash != prev_hash:
+                if event["prev_hash"] != prev_hash:
                     before = f"position {prev_position}" if prev_position else "the genesis"
                     result.problem = Problem(
                         position, f"prev_hash is not the hash of {before}", number)
@@ -204,7 +220,7 @@ def verify_export(path: str | Path, progress: Update | None = None,
                 result.gaps += 1
             if result.first_position is None:
                 result.first_position = position
-            prev_position, prev_hash = position, event.hash
+            prev_position, prev_hash = position, event["hash"]
             result.count += 1
     except ExportFileError as exc:
         result.problem = exc.problem
