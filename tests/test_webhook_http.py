@@ -145,6 +145,22 @@ def test_bodies_over_4_mb_are_refused_with_413_in_json(live: LiveServer,
     assert position(client) == before
 
 
+def test_a_chunked_body_over_4_mb_is_refused_too(live: LiveServer,
+                                                 client: httpx.Client) -> None:
+    big = one_text("wamid.BIG.chunked", "x" * (4 * 1024 * 1024))
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit must hold while reading
+        for start in range(0, len(big), 256 * 1024):
+            yield big[start:start + 256 * 1024]
+
+    before = position(client)
+    answer = client.post(PATH, content=chunks(),
+                         headers={"X-Hub-Signature-256": sign(SECRET, big)})
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "payload_too_large"
+    assert events_after(live, before) == []
+
+
 def test_malformed_json_is_kept_verbatim_answered_200_and_counted(
         live: LiveServer, client: httpx.Client) -> None:
     body = b'{"object": "whatsapp_business_account", "entry": [{"id": "1", \xff truncated'
