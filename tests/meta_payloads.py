@@ -8,15 +8,19 @@ signature covers those escaped bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 
 from crm.events.store import iter_after, open_connection
 from crm.whatsapp import sign
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, start_server
 
 T = TypeVar("T")
 
@@ -96,6 +100,19 @@ def post(client: httpx.Client, body: bytes, secret: str | None = SECRET,
     return client.post(PATH, content=body, headers=sent)
 
 
+def post_at_once(server: LiveServer, body: bytes, times: int) -> list[int]:
+    """The same signed POST ``times`` times at once, each on its own connection."""
+    start = threading.Barrier(times)
+
+    def deliver(_: int) -> int:
+        with server.client() as own:
+            start.wait(timeout=10)
+            return post(own, body).status_code
+
+    with ThreadPoolExecutor(times) as pool:
+        return list(pool.map(deliver, range(times)))
+
+
 def events_after(server: LiveServer, after: int) -> list[dict]:
     """Every event after a position, read from the server's database file itself.
 
@@ -119,3 +136,17 @@ def read_db(server: LiveServer, fn: Callable[..., T], *args: Any) -> T:
 
 def position(client: httpx.Client) -> int:
     return client.get("/healthz").json()["position"]
+
+
+@contextmanager
+def webhook_server(factory: pytest.TempPathFactory, name: str,
+                   *args: str) -> Iterator[LiveServer]:
+    """A ``crm serve`` of its own with the test secret and verify token configured."""
+    data_dir = factory.mktemp(name) / "data"
+    data_dir.mkdir()
+    server = start_server(data_dir, *args, WHATSAPP_APP_SECRET=SECRET,
+                          WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN)
+    try:
+        yield server
+    finally:
+        server.stop()

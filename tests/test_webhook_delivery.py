@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -14,12 +12,10 @@ import pytest
 from crm.events import parse_time
 from crm.projections import default_projector
 from crm.projections.replay import check
-from tests.conftest import LiveServer, admin_headers, start_server
+from tests.conftest import LiveServer, admin_headers
 from tests.meta_payloads import (
     BASE_TS,
     FIXTURES,
-    SECRET,
-    VERIFY_TOKEN,
     body_of,
     contact,
     envelope,
@@ -28,19 +24,17 @@ from tests.meta_payloads import (
     messages_change,
     position,
     post,
+    post_at_once,
     status,
     text,
+    webhook_server,
 )
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("webhook-delivery") / "data"
-    data_dir.mkdir()
-    server = start_server(data_dir, WHATSAPP_APP_SECRET=SECRET,
-                          WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN)
-    yield server
-    server.stop()
+    with webhook_server(tmp_path_factory, "webhook-delivery") as server:
+        yield server
 
 
 @pytest.fixture
@@ -101,19 +95,8 @@ def test_the_same_post_20_times_at_once_gives_one_event_per_update(
         [text(f"wamid.CONC.{n}", phone, f"hello {n}") for n in range(5)],
         [status("wamid.CONC.OUT", phone, s) for s in ("sent", "delivered", "read")],
         contacts=[contact(phone, "Concurrent")]))
-    body = body_of(payload)
     before = position(client)
-    start = threading.Barrier(20)
-
-    def deliver(_: int) -> int:
-        with live.client() as own:
-            start.wait(timeout=10)
-            return post(own, body).status_code
-
-    with ThreadPoolExecutor(20) as pool:
-        codes = list(pool.map(deliver, range(20)))
-
-    assert codes == [200] * 20
+    assert post_at_once(live, body_of(payload), 20) == [200] * 20
     recorded = events_after(live, before)
     assert sorted(e["idempotency_key"] for e in recorded) == sorted(
         [f"wa:wamid.CONC.{n}" for n in range(5)]
@@ -225,30 +208,18 @@ def test_annotations_that_arrive_before_their_message_wait_for_it(
 
 def test_concurrent_retries_across_two_workers_give_one_event_per_update(
         tmp_path_factory: pytest.TempPathFactory) -> None:
-    data_dir = tmp_path_factory.mktemp("webhook-workers") / "data"
-    data_dir.mkdir()
-    server = start_server(data_dir, "--workers", "2", WHATSAPP_APP_SECRET=SECRET)
-    try:
+    with webhook_server(tmp_path_factory, "webhook-workers", "--workers", "2") as server:
         phone = "3531000000009"
         body = body_of(envelope(messages_change(
             [text(f"wamid.W2.{n}", phone, f"hi {n}") for n in range(3)],
             [status("wamid.W2.OUT", phone, "delivered")])))
         with server.client() as probe:
             before = position(probe)
-        start = threading.Barrier(20)
-
-        def deliver(_: int) -> int:
-            with server.client() as own:  # a connection each: the kernel spreads them
-                start.wait(timeout=10)
-                return post(own, body).status_code
-
-        with ThreadPoolExecutor(20) as pool:
-            assert list(pool.map(deliver, range(20))) == [200] * 20
+        # A connection each: the kernel spreads them over both workers' accept queues.
+        assert post_at_once(server, body, 20) == [200] * 20
         keys = [e["idempotency_key"] for e in events_after(server, before)]
         assert sorted(keys) == sorted([f"wa:wamid.W2.{n}" for n in range(3)]
                                       + ["wa:wamid.W2.OUT:delivered"])
-    finally:
-        server.stop()
 
 
 def test_a_replay_rebuilds_exactly_the_rows_the_webhooks_built(live: LiveServer) -> None:

@@ -28,17 +28,14 @@ from tests.meta_payloads import (
     position,
     post,
     text,
+    webhook_server,
 )
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("webhook-http") / "data"
-    data_dir.mkdir()
-    server = start_server(data_dir, WHATSAPP_APP_SECRET=SECRET,
-                          WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN)
-    yield server
-    server.stop()
+    with webhook_server(tmp_path_factory, "webhook-http") as server:
+        yield server
 
 
 @pytest.fixture

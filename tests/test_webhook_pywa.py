@@ -16,11 +16,9 @@ import pytest
 
 from crm.projections import default_projector
 from crm.projections.replay import check
-from tests.conftest import LiveServer, admin_headers, start_server
+from tests.conftest import LiveServer, admin_headers
 from tests.meta_payloads import (
     PYWA,
-    SECRET,
-    VERIFY_TOKEN,
     body_of,
     envelope,
     events_after,
@@ -28,6 +26,7 @@ from tests.meta_payloads import (
     position,
     post,
     text,
+    webhook_server,
 )
 
 ID_KEYS = frozenset({"id", "message_id", "original_message_id"})
@@ -129,12 +128,8 @@ DETAILS: dict[str, Callable[[dict], bool]] = {
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("webhook-pywa") / "data"
-    data_dir.mkdir()
-    server = start_server(data_dir, WHATSAPP_APP_SECRET=SECRET,
-                          WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN)
-    yield server
-    server.stop()
+    with webhook_server(tmp_path_factory, "webhook-pywa") as server:
+        yield server
 
 
 @pytest.fixture
