@@ -9,6 +9,7 @@ from quart import Quart
 
 from crm.api import agents, errors, guard, health, home, login, reads, security, webhook
 from crm.api import customers as customers_api
+from crm.api import export as export_api
 from crm.api.services import Services
 from crm.auth import local as auth_local
 from crm.config import Settings
@@ -20,7 +21,8 @@ from crm.projections import default_projector
 log = logging.getLogger("crm")
 
 BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, login.blueprint,
-              home.blueprint, agents.blueprint, customers_api.blueprint)
+              home.blueprint, agents.blueprint, customers_api.blueprint,
+              export_api.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
