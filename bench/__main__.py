@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ("store", "webhook", "audit")
+SECTIONS = ("store", "webhook", "audit", "stream")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, validation_alias=_env("CRM_PORT"))
     workers: int = Field(1, ge=1, le=32, validation_alias=_env("CRM_WORKERS"))
     log_level: str = Field("info", validation_alias=_env("CRM_LOG_LEVEL"))
+    #: Live stream: heartbeat comment interval (s), how often each process polls for
+    #: other processes' commits (s), and how many events a client may lag before it
+    #: catches up from memory or the log instead.
+    stream_heartbeat: float = Field(15.0, gt=0, validation_alias=_env("CRM_STREAM_HEARTBEAT"))
+    stream_poll: float = Field(0.025, gt=0, le=5, validation_alias=_env("CRM_STREAM_POLL"))
+    stream_queue: int = Field(512, ge=1, validation_alias=_env("CRM_STREAM_QUEUE"))
+    #: Streams end after about this many seconds (0: never), so the client reconnects
+    #: and is authenticated again.
+    stream_max_age: float = Field(600.0, ge=0, validation_alias=_env("CRM_STREAM_MAX_AGE"))
     #: Agents: signs session cookies (else generated once into the data folder), the
     #: first admin's password (else random, printed once), and the idle session timeout.
     secret_key: SecretStr | None = Field(None, validation_alias=_env("CRM_SECRET_KEY"))

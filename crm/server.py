@@ -85,7 +85,10 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1,
     for process in processes:
         process.start()
 
+    forwarded: list[int] = []
+
     def forward(signum: int, _frame: object) -> None:
+        forwarded.append(signum)
         for process in processes:
             if process.is_alive() and process.pid is not None:
                 import os
@@ -99,5 +102,8 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1,
     for group in (sockets.secure_sockets, sockets.insecure_sockets):
         for sock in group:
             sock.close()
-    if any(p.exitcode for p in processes):
+    # A worker still starting up when told to stop dies of the SIGTERM itself, before
+    # its handler exists: that is the stop we asked for, not a failure.
+    stopped = -signal.SIGTERM if forwarded else None
+    if any(p.exitcode and p.exitcode != stopped for p in processes):
         sys.exit(1)

@@ -7,7 +7,18 @@ from pathlib import Path
 
 from quart import Quart
 
-from crm.api import agents, errors, guard, health, home, login, reads, security, webhook
+from crm.api import (
+    agents,
+    errors,
+    guard,
+    health,
+    home,
+    login,
+    reads,
+    security,
+    stream,
+    webhook,
+)
 from crm.api import customers as customers_api
 from crm.api import export as export_api
 from crm.api.services import Services
@@ -20,7 +31,8 @@ from crm.projections import default_projector
 
 log = logging.getLogger("crm")
 
-BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, login.blueprint,
+BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.blueprint,
+              login.blueprint,
               home.blueprint, agents.blueprint, customers_api.blueprint,
               export_api.blueprint)
 
@@ -57,6 +69,7 @@ def create_app(settings: Settings) -> Quart:
         db = Database(settings.db_path, projector)
         db.start()
         app.extensions["crm"] = Services(settings=settings, projector=projector, db=db)
+        await stream.start(app.extensions["crm"])
         await customers_sync.start(app.extensions["crm"])
 
     @app.after_serving
@@ -64,6 +77,7 @@ def create_app(settings: Settings) -> Quart:
         crm = app.extensions.pop("crm", None)
         if crm is not None:
             await customers_sync.stop(crm)
+            await stream.stop(crm)
             crm.db.close()
 
     return app

@@ -1,0 +1,93 @@
+"""``GET /api/stream``: the log as server-sent events, resumable with ``Last-Event-ID``.
+
+Authentication is the global guard's job (``crm.api.guard``), as for every route.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from quart import Blueprint, Response, make_response, request
+
+from crm.api import health
+from crm.api.errors import BadRequest
+from crm.api.services import Services, services
+from crm.stream import LiveStream
+
+blueprint = Blueprint("stream", __name__)
+
+HEADERS = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",  # nginx: pass each event on at once
+    # No Transfer-Encoding or Connection header: both are illegal on HTTP/2.
+}
+
+
+#: This process's live stream, for ``/healthz`` (which runs its facts on a reader thread).
+_current: list[LiveStream] = []
+
+
+def _stream_facts(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Open streams and overflows (fallbacks to the log) of the worker that answered."""
+    if not _current:
+        return {}
+    hub = _current[-1].hub
+    return {"open_streams": len(hub), "stream_overflows": hub.overflows}
+
+
+if _stream_facts not in health.HEALTH_FACTS:
+    health.HEALTH_FACTS.append(_stream_facts)
+
+
+def live_stream() -> LiveStream:
+    return services().extras["stream"]
+
+
+def resume_position() -> int | None:
+    """``Last-Event-ID`` (what browsers send on reconnect) wins over ``?after=``."""
+    for source, raw in (("Last-Event-ID", request.headers.get("Last-Event-ID")),
+                        ("after", request.args.get("after"))):
+        if raw is None or raw.strip() == "":
+            continue
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise BadRequest(f"{source} must be an event position",
+                             code="bad_parameter") from None
+        if value < 0:
+            raise BadRequest(f"{source} must not be negative", code="bad_parameter")
+        return value
+    return None
+
+
+@blueprint.get("/api/stream")
+async def stream() -> Response:
+    live = live_stream()
+    after = resume_position()
+    if after is None:
+        after = await live.end()
+    body = live.follow(after)
+    response = await make_response(body, 200, HEADERS)
+    response.timeout = None  # Quart would otherwise cut the stream after 60 s, silently
+    return response
+
+
+async def start(crm: Services) -> None:
+    """Called from the app's ``before_serving``, once the database is open."""
+    settings = crm.settings
+    live = LiveStream(crm.db, heartbeat=settings.stream_heartbeat, poll=settings.stream_poll,
+                      queue=settings.stream_queue, max_age=settings.stream_max_age or None)
+    await live.start(crm.stopping)
+    crm.extras["stream"] = live
+    _current.append(live)
+
+
+async def stop(crm: Services) -> None:
+    """Called from ``after_serving``, before the database closes."""
+    live = crm.extras.pop("stream", None)
+    if live is not None:
+        if live in _current:
+            _current.remove(live)
+        await live.stop()

@@ -1,0 +1,156 @@
+"""The per-process fan-out: the tailer publishes frames, every open stream takes them.
+
+Each subscriber has a bounded queue of references to shared frames. A subscriber
+whose queue is full is not waited for and its queue is not grown: the hub drops the
+queue and marks it ``overflowed``, and the stream then reads the log from its last
+position (see ``follow``). So one stalled client costs the others nothing, and its
+memory is bounded by the queue limit. The hub also keeps the latest frames (bounded
+in count and bytes), so catching up a little is served from memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Sequence
+from itertools import islice
+
+from crm.stream.frames import Frame
+
+
+class Subscription:
+    """One open stream's view of the hub. Used from the event loop only."""
+
+    __slots__ = ("frames", "overflowed", "closed", "heartbeat_due", "last_sent", "_waiter")
+
+    def __init__(self) -> None:
+        self.frames: deque[Frame] = deque()
+        self.overflowed = False
+        self.closed = False
+        self.heartbeat_due = False
+        self.last_sent = time.monotonic()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self) -> None:
+        """Until there is something to do: frames, an overflow, a heartbeat or the end."""
+        if self.frames or self.overflowed or self.closed or self.heartbeat_due:
+            return
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def take(self, after: int) -> tuple[bytes, int]:
+        """Everything queued after position ``after``, as one chunk, and the new last."""
+        frames = self.frames
+        if not frames:
+            return b"", after
+        chunk = b"".join([data for position, data in frames if position > after])
+        last = max(after, frames[-1][0])
+        frames.clear()
+        return chunk, last
+
+    def rearm(self) -> None:
+        """Take live frames again (called just before reading the log to catch up)."""
+        self.overflowed = False
+        self.frames.clear()
+
+    def sent(self) -> None:
+        self.last_sent = time.monotonic()
+        self.heartbeat_due = False
+
+
+class Hub:
+    """Hands the same frames to every subscriber of this process."""
+
+    def __init__(self, limit: int = 512, position: int = 0, *, recent: int = 4096,
+                 recent_bytes: int = 16 * 1024 * 1024) -> None:
+        if limit < 1:
+            raise ValueError("the queue limit must be at least 1")
+        self.limit = limit
+        #: Last position published; streams that start "now" start here.
+        self.position = position
+        self.closed = False
+        self.overflows = 0
+        self._subscribers: set[Subscription] = set()
+        #: The latest frames, shared: a stream a little behind catches up from here
+        #: without a database read or a second encoding.
+        self._recent: deque[Frame] = deque()
+        self._recent_max = recent
+        self._recent_bytes_max = recent_bytes
+        self._recent_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._subscribers)
+
+    def subscribe(self) -> Subscription:
+        sub = Subscription()
+        sub.closed = self.closed
+        if not self.closed:
+            self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subscribers.discard(sub)
+
+    def publish(self, frames: Sequence[Frame]) -> None:
+        """Queue frames (in position order, contiguous with earlier ones) for everyone."""
+        if not frames:
+            return
+        self.position = max(self.position, frames[-1][0])
+        self._remember(frames)
+        limit = self.limit
+        for sub in self._subscribers:
+            if sub.overflowed:
+                continue
+            if len(sub.frames) + len(frames) > limit:
+                sub.frames.clear()
+                sub.overflowed = True
+                self.overflows += 1
+            else:
+                sub.frames.extend(frames)
+            sub.wake()
+
+    def since(self, after: int, limit: int) -> list[Frame] | None:
+        """Up to ``limit`` published frames after ``after``; None if no longer held."""
+        recent = self._recent
+        if after >= self.position:
+            return []
+        if not recent or after < recent[0][0] - 1:
+            return None
+        start = after - recent[0][0] + 1
+        frames = list(islice(recent, start, start + limit))
+        if not frames or frames[0][0] != after + 1:  # positions not contiguous: use the log
+            return None
+        return frames
+
+    def _remember(self, frames: Sequence[Frame]) -> None:
+        recent = self._recent
+        recent.extend(frames)
+        self._recent_bytes += sum(len(data) for _, data in frames)
+        while recent and (len(recent) > self._recent_max
+                          or self._recent_bytes > self._recent_bytes_max):
+            self._recent_bytes -= len(recent.popleft()[1])
+
+    def heartbeat(self, interval: float, now: float | None = None) -> None:
+        """Mark streams that sent nothing for ``interval`` seconds as due a heartbeat."""
+        now = time.monotonic() if now is None else now
+        for sub in self._subscribers:
+            if not sub.heartbeat_due and now - sub.last_sent >= interval:
+                sub.heartbeat_due = True
+                sub.wake()
+
+    def close(self) -> None:
+        """End every stream (server shutdown); later subscribers end at once."""
+        self.closed = True
+        for sub in self._subscribers:
+            sub.closed = True
+            sub.wake()
+        self._subscribers.clear()

@@ -1,0 +1,76 @@
+"""The live stream of one process: hub + tailer + heartbeats, started with the app."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+
+from crm.events.database import Database
+from crm.events.store import last_position
+from crm.stream.follow import follow
+from crm.stream.frames import Frame, read_frames
+from crm.stream.hub import Hub
+from crm.stream.tailer import Tailer
+
+
+class LiveStream:
+    """What ``GET /api/stream`` serves from. One per process, in ``services().extras``."""
+
+    def __init__(self, db: Database, *, heartbeat: float = 15.0, poll: float = 0.025,
+                 queue: int = 512, page: int = 200, recent: int = 4096,
+                 max_age: float | None = None) -> None:
+        self.db = db
+        self.heartbeat = heartbeat
+        self.max_age = max_age
+        self.page = page
+        self.hub = Hub(limit=queue, recent=recent)
+        self.tailer = Tailer(db.path, self.hub, poll=poll)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, stopping: asyncio.Event) -> None:
+        """Follow the log from its current end; end every stream once ``stopping`` is set."""
+        await self.tailer.start(self.db.writer)
+        self._tasks = [
+            asyncio.create_task(self._heartbeats(), name="crm-stream-heartbeat"),
+            asyncio.create_task(self._end_on(stopping), name="crm-stream-stopping"),
+        ]
+
+    async def stop(self) -> None:
+        self.hub.close()
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+        await self.tailer.stop()
+
+    async def end(self) -> int:
+        """The last position in the log now (the tailer may not have published it yet)."""
+        return max(self.hub.position, await self.db.read(last_position))
+
+    def follow(self, after: int) -> AsyncIterator[bytes]:
+        """The stream of every event after position ``after``, then live.
+
+        Routes fix ``after`` when the request arrives (``end()`` for "from now"), not
+        when the body starts: an event recorded in between is then sent, not lost.
+        With ``max_age`` the stream ends after about that many seconds, so the client
+        reconnects and signs in again: a disabled agent or revoked token stops there.
+        """
+        until = None
+        if self.max_age:  # spread out, so streams opened together do not all reconnect together
+            until = time.monotonic() + self.max_age * random.uniform(0.8, 1.0)
+        return follow(self.hub, self._read_page, after, page=self.page, until=until)
+
+    async def _read_page(self, after: int, limit: int) -> list[Frame]:
+        return await self.db.read(read_frames, after, limit)
+
+    async def _heartbeats(self) -> None:
+        tick = min(1.0, self.heartbeat / 4)
+        while True:
+            await asyncio.sleep(tick)
+            self.hub.heartbeat(self.heartbeat)
+
+    async def _end_on(self, stopping: asyncio.Event) -> None:
+        await stopping.wait()
+        self.hub.close()

@@ -1,0 +1,134 @@
+"""One reader of new events per process; the log is the truth, notices are hints.
+
+The tailer is a thread with its own connection. Two things wake it: this process's
+writer thread after each commit (immediately, without going through the event loop),
+and a timeout every ``poll`` seconds, after which it checks ``PRAGMA data_version``,
+which changes when any other connection (another worker, a CLI command) commits. It
+then reads the new rows once, encodes each once, and hands the frames to the hub on
+the event loop. An idle poll costs one PRAGMA on this thread and never wakes the loop.
+
+It waits for the loop to take each page before reading the next, so a burst of
+events cannot pile up in memory faster than the loop hands them out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+from crm.events.store import last_position, open_connection
+from crm.events.writer import GroupWriter
+from crm.stream.frames import Frame, read_frames
+from crm.stream.hub import Hub
+
+log = logging.getLogger("crm.stream")
+
+RETRY_AFTER = 1.0  # seconds before a failed read is tried again
+
+
+class Tailer:
+    def __init__(self, path: str | Path, hub: Hub, *, poll: float = 0.025,
+                 page: int = 500) -> None:
+        self.path = Path(path)
+        self.hub = hub
+        self.poll = poll
+        self.page = page
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._stopped = False
+        self._conn: sqlite3.Connection | None = None
+        self._position = 0
+        self._data_version = -1
+
+    async def start(self, writer: GroupWriter | None = None) -> None:
+        """Open the connection, start at the end of the log, begin following."""
+        self._loop = asyncio.get_running_loop()
+        self.hub.position = await asyncio.to_thread(self._open)
+        self._thread = threading.Thread(target=self._run, name="crm-stream-tailer",
+                                        daemon=True)
+        self._thread.start()
+        if writer is not None:
+            writer.add_listener(self._on_commit)
+
+    async def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+
+    def _on_commit(self, position: int) -> None:
+        """Runs on the writer thread after each local commit."""
+        self._wake.set()
+
+    # -- the tailer thread -----------------------------------------------------------
+
+    def _open(self) -> int:
+        conn = open_connection(self.path)
+        conn.execute("PRAGMA query_only=1")
+        self._conn = conn
+        self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        self._position = last_position(conn)
+        return self._position
+
+    def _run(self) -> None:
+        force = False
+        try:
+            while not self._stopped:
+                hinted = self._wake.wait(self.poll)
+                self._wake.clear()  # a commit noticed after this is read below
+                if self._stopped:
+                    return
+                try:
+                    self._catch_up(hinted or force)
+                    force = False
+                except Exception:  # noqa: BLE001 - the tailer must outlive a bad read
+                    log.exception("stream tailer: reading new events failed; retrying")
+                    force = True  # from the same position: nothing is skipped
+                    self._wake.wait(RETRY_AFTER)
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+
+    def _catch_up(self, hinted: bool) -> None:
+        conn = self._conn
+        assert conn is not None
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if not hinted and version == self._data_version:
+            return
+        while not self._stopped:
+            frames = read_frames(conn, self._position, self.page)
+            self._data_version = version  # only once read: a failed read is tried again
+            if not frames:
+                return
+            self._position = frames[-1][0]
+            self._publish(frames)
+            if len(frames) < self.page:
+                return
+
+    def _publish(self, frames: list[Frame]) -> None:
+        """Hand frames to the hub on the loop, and wait until it has taken them."""
+        assert self._loop is not None
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def publish() -> None:
+            try:
+                self.hub.publish(frames)
+            finally:
+                done.set_result(None)
+
+        try:
+            self._loop.call_soon_threadsafe(publish)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            self._stopped = True
+            return
+        while not self._stopped:
+            try:
+                done.result(timeout=0.5)
+                return
+            except concurrent.futures.TimeoutError:
+                continue
