@@ -4,7 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench lint format clean
+# The inbox's browser tests drive Debian's chromium (never a Playwright download), and
+# its stylesheet is compiled ahead with the Tailwind CLI and committed: running the
+# server needs no Node, `make css` rebuilds it after a template or script changes.
+CHROMIUM ?= /usr/bin/chromium
+TAILWIND := node_modules/.bin/tailwindcss
+CSS_IN   := web/static/css/input.css
+CSS_OUT  := web/static/css/app.css
+
+.PHONY: install run test bench lint format clean browser css css-watch screenshot
 
 install: $(STAMP)
 
@@ -17,8 +25,35 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/crm serve
 
-test: install
-	$(BIN)/python -m pytest -q
+test: install browser
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest -q
+
+# Chromium for the browser tests: apt-get as root when missing, else say what to do.
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser tests (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium >/dev/null; \
+	else \
+		echo "no $(CHROMIUM) and not root: skipping apt-get; the browser tests will be" \
+		     "skipped (sudo apt-get install --no-install-recommends chromium)"; \
+	fi
+	@test -s $(CSS_OUT) || { echo "$(CSS_OUT) is missing: run make css"; exit 1; }
+
+$(TAILWIND): package.json package-lock.json
+	npm ci --include=dev --no-audit --no-fund
+	touch $(TAILWIND)
+
+css: $(TAILWIND)
+	$(TAILWIND) -i $(CSS_IN) -o $(CSS_OUT) --minify
+
+css-watch: $(TAILWIND)
+	$(TAILWIND) -i $(CSS_IN) -o $(CSS_OUT) --watch=always
+
+# docs/inbox.png, the README's picture of the inbox (a real server and browser).
+screenshot: install browser
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.screenshot docs/inbox.png
 
 bench: install
 	$(BIN)/python -m bench

@@ -75,10 +75,12 @@ def crm_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None,
-                 timeout: float = 20.0, stderr: Any = None, **extra_env: str) -> LiveServer:
+                 timeout: float = 20.0, stderr: Any = None, port: int | None = None,
+                 **extra_env: str) -> LiveServer:
     """Start ``crm serve`` as its own process and wait until /healthz answers.
-    ``stderr``: where the server's messages go (a file to read them back), else ours."""
-    port = free_port()
+    ``stderr``: where the server's messages go (a file to read them back), else ours.
+    ``port``: a given port (to restart a server where its clients expect it)."""
+    port = port or free_port()
     env = env or crm_env(data_dir, **extra_env)
     process = subprocess.Popen(
         [sys.executable, "-m", "crm.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -135,3 +137,13 @@ def admin_headers(server: LiveServer) -> dict[str, str]:
         token, _ = create_token(Settings(data_dir=server.data_dir), "admin", "tests")
         _ADMIN_TOKENS[key] = token
     return {"Authorization": f"Bearer {token}"}
+
+
+#: Fixtures of pytest-playwright (sync API). After its first test it leaves an asyncio
+#: loop marked running on the main thread, which breaks every pytest-asyncio test run
+#: after it (microsoft/playwright-pytest#167): so browser tests always run last.
+_BROWSER_FIXTURES = frozenset({"page", "context", "browser", "browser_type", "playwright"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: bool(_BROWSER_FIXTURES & set(getattr(item, "fixturenames", ()))))

@@ -12,8 +12,8 @@ from crm.api import (
     errors,
     guard,
     health,
-    home,
     login,
+    pages,
     reads,
     security,
     stream,
@@ -33,7 +33,7 @@ log = logging.getLogger("crm")
 
 BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.blueprint,
               login.blueprint,
-              home.blueprint, agents.blueprint, customers_api.blueprint,
+              pages.blueprint, agents.blueprint, customers_api.blueprint,
               export_api.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).

@@ -1,0 +1,1 @@
+"""Browser tests of the inbox page (Playwright driving Debian's headless chromium)."""

@@ -1,0 +1,57 @@
+"""Helpers of the inbox browser tests: customers writing in, agents signing in."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests import meta_payloads as meta
+from tests.conftest import LiveServer
+from tests.sandbox_support import SECRET
+
+_ids = itertools.count(1)
+
+
+def wamid() -> str:
+    return f"wamid.e2e.{time.time_ns()}.{next(_ids)}"
+
+
+def customer_writes(server: LiveServer, phone: str, name: str | None, *messages: dict[str, Any],
+                    ) -> httpx.Response:
+    """A signed Meta webhook carrying ``messages`` from one customer; asserts the 200."""
+    contacts = [meta.contact(phone, name)] if name is not None else []
+    body = meta.body_of(meta.envelope(meta.messages_change(messages=messages,
+                                                           contacts=contacts)))
+    with server.client() as http:
+        answer = meta.post(http, body, secret=SECRET)
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+def text(phone: str, body: str, ago: float = 0, **extra: Any) -> dict[str, Any]:
+    """A text message from ``phone`` sent ``ago`` seconds before now (Meta's clock)."""
+    return meta.text(wamid(), phone, body, ts=int(time.time() - ago), **extra)
+
+
+def message(phone: str, kind: str, payload: Any, ago: float = 0, **extra: Any) -> dict:
+    return meta.message(wamid(), phone, kind, payload, ts=int(time.time() - ago), **extra)
+
+
+def sign_in(page: Page, name: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#agent-name")).to_have_text(name)
+
+
+def chat_row(page: Page, phone: str):
+    return page.locator(f'#chat-list li[data-phone="{phone}"]')
+
+
+def bubble(page: Page, text: str):
+    return page.locator("#messages li.msg").filter(has_text=text)

@@ -1,0 +1,225 @@
+// The inbox page: wires the chat list, the thread, the composer and the live stream.
+//
+// The stream's events are hints, the read API is the truth: an event names a chat, and
+// the page fetches that chat's row (and, when it is open, its newest messages) again.
+// A repeated or replayed event therefore costs a request, never a wrong screen.
+
+import { api, ApiError, randomKey } from "./api.js";
+import { Composer } from "./composer.js";
+import { CustomerPanel } from "./customer.js";
+import { $ } from "./dom.js";
+import { initials, showPhone, windowText } from "./format.js";
+import { Sidebar } from "./sidebar.js";
+import { Stream } from "./stream.js";
+import { Thread } from "./thread.js";
+
+const EVENT_TYPES = [
+  "message.received", "message.status", "message.queued", "message.sent", "message.failed",
+  "message.unknown", "message.retry", "chat.read", "customer.updated", "media.stored",
+  "media.failed", "channel.health",
+];
+// Inbound types that are not news by themselves (they annotate another message).
+const QUIET = new Set(["reaction", "edit", "revoke"]);
+
+const app = $("#app");
+const baseTitle = document.title;
+let current = null; // the open chat's phone
+let currentChat = null;
+let unseen = 0;
+
+const customer = new CustomerPanel();
+const lightbox = $("#lightbox");
+const lightboxImage = $("#lightbox-image");
+lightbox.addEventListener("click", (event) => {
+  if (event.target === lightbox) lightbox.close();
+});
+
+const thread = new Thread({
+  list: $("#messages"), scroll: $("#messages-scroll"), more: $("#messages-more"),
+  status: $("#messages-status"),
+  onReply: (message) => composer.replyTo(message),
+  onRetry: (message, button) => retry(message, button),
+  onEnlarge: (src, alt) => {
+    lightboxImage.src = src;
+    lightboxImage.alt = alt;
+    lightbox.showModal();
+  },
+});
+
+const composer = new Composer({
+  root: $("#composer"), thread,
+  onWindowClosed: (chat) => sidebar.refresh(chat.phone),
+});
+
+const sidebar = new Sidebar({
+  list: $("#chat-list"), scroll: $("#chat-scroll"), more: $("#chat-more"),
+  status: $("#chat-status"), search: $("#search"),
+  onChat: (chat) => {
+    if (chat.phone === current) showChat(chat);
+  },
+});
+
+function displayName(chat) {
+  return chat.name && chat.name !== chat.phone ? chat.name : showPhone(chat.phone);
+}
+
+function showChat(chat) {
+  currentChat = chat;
+  const name = displayName(chat);
+  $("#thread-name").textContent = name;
+  $("#thread-phone").textContent = showPhone(chat.phone);
+  $("#thread-window").textContent = windowText(chat);
+  $("#thread-avatar").textContent = initials(name);
+  thread.setName(name);
+  composer.setChat(chat);
+}
+
+async function openChat(phone) {
+  if (current === phone) return;
+  current = phone;
+  currentChat = null;
+  customer.clear();
+  app.dataset.view = "thread";
+  sidebar.select(phone);
+  $("#thread-empty").hidden = true;
+  $("#thread-view").hidden = false;
+  let chat = sidebar.chat(phone);
+  if (!chat) {
+    try {
+      chat = (await api(`/api/chats/${encodeURIComponent(phone)}`)).chat;
+    } catch (error) {
+      if (current !== phone) return;
+      $("#thread-name").textContent = showPhone(phone);
+      $("#thread-window").textContent = error.status === 404 ? "No conversation with this number" : error.message;
+      thread.close();
+      return;
+    }
+    if (current !== phone) return;
+  }
+  showChat(chat);
+  customer.show(phone);
+  const loaded = thread.open(phone, displayName(chat));
+  markRead(phone);
+  if (window.matchMedia("(min-width: 768px)").matches || document.activeElement?.closest?.("#sidebar")) {
+    composer.focus();
+  }
+  await loaded;
+}
+
+function closeChat() {
+  current = null;
+  currentChat = null;
+  app.dataset.view = "list";
+  sidebar.select(null);
+  customer.clear();
+  thread.close();
+  $("#thread-view").hidden = true;
+  $("#thread-empty").hidden = false;
+}
+
+// Unread goes to zero for every agent (the chat.read event tells the others).
+function markRead(phone) {
+  const chat = phone === current ? currentChat : sidebar.chat(phone);
+  if (!chat || !chat.unread || document.hidden) return;
+  sidebar.markRead(phone);
+  currentChat = { ...chat, unread: 0 };
+  api(`/api/chats/${encodeURIComponent(phone)}/read`, { method: "POST" }).catch((error) => {
+    console.warn("could not mark the chat read", error);
+  });
+}
+
+async function retry(message, button) {
+  button.disabled = true;
+  try {
+    await api(`/api/messages/${encodeURIComponent(message.id)}/retry`, {
+      method: "POST", headers: { "Idempotency-Key": randomKey() },
+    });
+    await thread.refresh();
+  } catch (error) {
+    button.disabled = false;
+    button.title = error instanceof ApiError ? error.message : String(error);
+    composer.showError(`Retry refused: ${button.title}`);
+  }
+}
+
+function route() {
+  const match = location.hash.match(/^#\/chat\/(.+)$/);
+  if (match) {
+    let phone;
+    try {
+      phone = decodeURIComponent(match[1]);
+    } catch {
+      phone = match[1];
+    }
+    openChat(phone);
+  } else {
+    closeChat();
+  }
+}
+
+function phoneOf(event) {
+  const data = event.data || {};
+  if (typeof data.phone === "string" && data.phone) return data.phone;
+  if (typeof event.stream === "string" && event.stream.startsWith("chat:")) return event.stream.slice(5);
+  return null;
+}
+
+function showChannel(data) {
+  const banner = $("#channel");
+  if (data.ok) {
+    banner.hidden = true;
+    return;
+  }
+  const reason = [data.title, data.code ? `(code ${data.code})` : "", data.details].filter(Boolean).join(" ");
+  banner.textContent = `WhatsApp is refusing our messages: ${reason || "account error"}. Replies stay queued or fail until an admin fixes the account.`;
+  banner.hidden = false;
+}
+
+function onEvent(event) {
+  if (event.type === "channel.health") {
+    showChannel(event.data || {});
+    return;
+  }
+  const phone = phoneOf(event);
+  if (!phone) return;
+  const moved = event.type === "message.received" || event.type === "message.queued";
+  sidebar.refresh(phone, { moved, position: event.position }).then(() => {
+    if (phone === current && event.type === "message.received") markRead(phone);
+  });
+  if (phone === current) thread.refresh();
+  if (phone === current && event.type === "customer.updated") customer.show(phone);
+  if (event.type === "message.received" && !QUIET.has((event.data || {}).message_type) && document.hidden) {
+    unseen += 1;
+    document.title = `(${unseen}) ${baseTitle}`;
+  }
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) return;
+  unseen = 0;
+  document.title = baseTitle;
+  if (current) markRead(current);
+});
+
+document.addEventListener("keydown", (event) => {
+  const typing = event.target.closest("input, textarea, select, [contenteditable]");
+  if (event.key === "/" && !typing) {
+    event.preventDefault();
+    $("#search").focus();
+  } else if (event.key === "Escape" && current && !typing && !lightbox.open) {
+    const row = document.querySelector(`#chat-list a[aria-current="true"]`);
+    if (window.matchMedia("(max-width: 767px)").matches) location.hash = "";
+    else if (row) row.focus();
+  }
+});
+
+$("#thread-back").addEventListener("click", () => {
+  location.hash = "";
+});
+
+window.addEventListener("hashchange", route);
+sidebar.loadMore();
+route();
+new Stream({
+  after: app.dataset.position, types: EVENT_TYPES, onEvent, indicator: $("#connection"),
+}).start();

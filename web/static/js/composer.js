@@ -1,0 +1,252 @@
+// Writing to the customer: text (Enter sends, Shift+Enter is a new line), one image or
+// document with a preview and an optional caption, a reply to a chosen message. When
+// the 24-hour window is closed the text box gives way to the template picker.
+//
+// Each send carries an Idempotency-Key kept until it succeeds, so a retried click or a
+// repeated request after a network error queues the message once.
+
+import { api, randomKey } from "./api.js";
+import { $ } from "./dom.js";
+import { fileSize, isWindowOpen, parseTime, summary, windowText } from "./format.js";
+import { TemplatePicker } from "./templates.js";
+
+// WhatsApp's size limits by kind (the server checks too).
+const LIMITS = { image: 5, video: 16, audio: 16, document: 100 };
+const IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/webp"]);
+
+export function kindOfFile(file) {
+  if (IMAGE_TYPES.has(file.type)) return "image";
+  if (file.type.startsWith("video/")) return "video";
+  if (file.type.startsWith("audio/")) return "audio";
+  return "document";
+}
+
+export class Composer {
+  constructor({ root, thread, onWindowClosed }) {
+    this.root = root;
+    this.thread = thread;
+    this.onWindowClosed = onWindowClosed;
+    this.chat = null;
+    this.replyTarget = null;
+    this.file = null;
+    this.fileUrl = null;
+    this.key = null;
+    this.sending = false;
+    this.drafts = new Map();
+    this.windowTimer = null;
+    this.el = {
+      form: $("#composer-form", root), text: $("#text", root), send: $("#send", root),
+      attach: $("#attach", root), file: $("#file", root), error: $("#composer-error", root),
+      replyBar: $("#reply-bar", root), replyWho: $("#reply-who", root), replyText: $("#reply-text", root),
+      replyCancel: $("#reply-cancel", root), attachment: $("#attachment", root),
+      image: $("#attachment-image", root), docIcon: $("#attachment-icon", root),
+      name: $("#attachment-name", root), size: $("#attachment-size", root),
+      remove: $("#attachment-remove", root), closed: $("#window-closed", root),
+      closedNote: $("#window-closed-note", root),
+    };
+    this.templates = new TemplatePicker({ root, send: (template) => this.sendTemplate(template) });
+    const el = this.el;
+    el.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.send();
+    });
+    el.text.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey) {
+        event.preventDefault();
+        this.send();
+      } else if (event.key === "Escape") {
+        if (this.replyTarget) this.cancelReply();
+        else if (this.file) this.clearFile();
+      }
+    });
+    el.text.addEventListener("input", () => {
+      this.key = null;
+      this.autosize();
+    });
+    el.attach.addEventListener("click", () => el.file.click());
+    el.file.addEventListener("change", () => {
+      if (el.file.files && el.file.files[0]) this.setFile(el.file.files[0]);
+      el.file.value = "";
+    });
+    el.remove.addEventListener("click", () => this.clearFile());
+    el.replyCancel.addEventListener("click", () => this.cancelReply());
+    el.text.addEventListener("paste", (event) => {
+      const item = [...(event.clipboardData ? event.clipboardData.files : [])][0];
+      if (item) {
+        event.preventDefault();
+        this.setFile(item);
+      }
+    });
+  }
+
+  // A chat was opened (or its row changed): keep the draft, follow its window.
+  setChat(chat) {
+    const switching = !this.chat || this.chat.phone !== chat.phone;
+    if (switching) {
+      if (this.chat) this.drafts.set(this.chat.phone, this.el.text.value);
+      this.el.text.value = this.drafts.get(chat.phone) || "";
+      this.cancelReply();
+      this.clearFile();
+      this.showError("");
+      this.key = null;
+    }
+    this.chat = chat;
+    this.updateWindow();
+    if (switching) this.autosize();
+  }
+
+  updateWindow() {
+    const chat = this.chat;
+    if (!chat) return;
+    const open = isWindowOpen(chat);
+    this.root.dataset.window = open ? "open" : "closed";
+    this.el.form.hidden = !open;
+    this.el.text.disabled = !open;
+    this.el.closed.hidden = open;
+    if (!open) {
+      this.cancelReply();
+      this.clearFile();
+      this.el.closedNote.textContent = `${windowText(chat)}. WhatsApp only lets you send an approved template until the customer writes again.`;
+      this.templates.load();
+    }
+    clearTimeout(this.windowTimer);
+    const closes = parseTime(chat.window_expires_at);
+    if (open && closes) {
+      const wait = Math.min(closes.getTime() - Date.now() + 500, 2 ** 31 - 1);
+      this.windowTimer = setTimeout(() => this.updateWindow(), Math.max(wait, 0));
+    }
+  }
+
+  focus() {
+    if (!this.el.form.hidden) this.el.text.focus();
+    else this.templates.focus();
+  }
+
+  autosize() {
+    const text = this.el.text;
+    text.style.height = "auto";
+    text.style.height = `${Math.min(text.scrollHeight, 160)}px`;
+  }
+
+  replyTo(message) {
+    if (!this.chat || !isWindowOpen(this.chat)) return;
+    this.replyTarget = message;
+    this.el.replyWho.textContent = message.direction === "out" ? "your team" : this.thread.chatName;
+    this.el.replyText.textContent = summary(message);
+    this.el.replyBar.hidden = false;
+    this.el.text.focus();
+  }
+
+  cancelReply() {
+    this.replyTarget = null;
+    this.el.replyBar.hidden = true;
+  }
+
+  setFile(file) {
+    this.clearFile();
+    const kind = kindOfFile(file);
+    const limit = LIMITS[kind] * 1024 * 1024;
+    if (file.size > limit) {
+      this.showError(`${file.name} is ${fileSize(file.size)}: WhatsApp takes at most ${LIMITS[kind]} MB for ${kind === "document" ? "a document" : `an ${kind}`}.`);
+      return;
+    }
+    this.file = file;
+    this.key = null;
+    this.showError("");
+    const el = this.el;
+    el.name.textContent = file.name;
+    el.size.textContent = `${fileSize(file.size)} · ${kind === "image" ? "image" : kind}`;
+    if (kind === "image") {
+      this.fileUrl = URL.createObjectURL(file);
+      el.image.src = this.fileUrl;
+      el.image.hidden = false;
+      el.docIcon.toggleAttribute("hidden", true);
+    } else {
+      el.image.hidden = true;
+      el.docIcon.toggleAttribute("hidden", false);
+    }
+    el.attachment.hidden = false;
+    el.text.placeholder = "Add a caption (optional)";
+    el.text.focus();
+  }
+
+  clearFile() {
+    if (this.fileUrl) URL.revokeObjectURL(this.fileUrl);
+    this.fileUrl = null;
+    this.file = null;
+    this.el.attachment.hidden = true;
+    this.el.image.removeAttribute("src");
+    this.el.text.placeholder = "Type a message";
+  }
+
+  showError(message) {
+    this.el.error.textContent = message;
+    this.el.error.classList.toggle("hidden", !message);
+  }
+
+  async send() {
+    if (this.sending || !this.chat) return;
+    if (!isWindowOpen(this.chat)) {
+      this.showError("The 24-hour window is closed: send a template instead.");
+      this.updateWindow();
+      return;
+    }
+    const text = this.el.text.value.trim();
+    if (!text && !this.file) return;
+    if (text.length > 4096 && !this.file) {
+      this.showError(`The message is ${text.length} characters long; WhatsApp takes at most 4096.`);
+      return;
+    }
+    const options = { method: "POST" };
+    if (this.file) {
+      const form = new FormData();
+      form.append("phone", this.chat.phone);
+      form.append("file", this.file, this.file.name);
+      if (text) form.append("caption", text);
+      if (this.replyTarget) form.append("reply_to", this.replyTarget.id);
+      options.form = form;
+    } else {
+      options.json = { phone: this.chat.phone, text };
+      if (this.replyTarget) options.json.reply_to = this.replyTarget.id;
+    }
+    const ok = await this.post(options);
+    if (ok) {
+      this.el.text.value = "";
+      this.drafts.delete(this.chat.phone);
+      this.cancelReply();
+      this.clearFile();
+      this.autosize();
+      this.el.text.focus();
+    }
+  }
+
+  async sendTemplate(template) {
+    if (this.sending || !this.chat) return false;
+    return this.post({ method: "POST", json: { phone: this.chat.phone, template } });
+  }
+
+  async post(options) {
+    this.sending = true;
+    this.el.send.disabled = true;
+    this.key = this.key || randomKey();
+    this.showError("");
+    try {
+      const answer = await api("/api/send", { ...options, headers: { "Idempotency-Key": this.key } });
+      this.key = null;
+      if (answer && answer.message) this.thread.upsert(answer.message, { scroll: true });
+      return true;
+    } catch (error) {
+      if (error.code === "window_closed") {
+        this.showError("The 24-hour window has closed: WhatsApp only accepts a template now.");
+        this.onWindowClosed(this.chat);
+      } else {
+        this.showError(`Not sent: ${error.message}`);
+      }
+      if (error.status >= 400 && error.status < 500) this.key = null; // refused: a new try is a new request
+      return false;
+    } finally {
+      this.sending = false;
+      this.el.send.disabled = false;
+    }
+  }
+}

@@ -1,0 +1,228 @@
+// The open conversation: the newest page of messages first, older pages as the agent
+// scrolls up, and the newest page fetched again whenever the stream says the chat
+// changed (a new message, a tick, a reaction), merged in place by message id.
+
+import { api, Coalescer } from "./api.js";
+import { renderMessage } from "./bubble.js";
+import { dayLabel, parseTime } from "./format.js";
+
+const PAGE = 50;
+const NEAR_BOTTOM = 120;
+
+export class Thread {
+  constructor({ list, scroll, more, status, onReply, onRetry, onEnlarge }) {
+    this.list = list;
+    this.scroll = scroll;
+    this.status = status;
+    this.phone = null;
+    this.chatName = "";
+    this.messages = new Map(); // id -> {message, el, key}
+    this.older = null; // cursor of the next older page
+    this.loadingOlder = false;
+    this.ready = false;
+    this.stick = true;
+    this.generation = 0;
+    this.ctx = {
+      lookup: (id) => (this.messages.get(id) || {}).message || null,
+      onReply, onRetry, onEnlarge,
+      onJump: (id) => this.jump(id),
+      onMediaLoaded: () => { if (this.stick) this.toBottom(); },
+      chatName: "",
+    };
+    this.refresher = new Coalescer(() => this.fetchNewest());
+    scroll.addEventListener("scroll", () => { this.stick = this.nearBottom(); }, { passive: true });
+    new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) this.loadOlder();
+    }, { root: scroll, rootMargin: "300px" }).observe(more);
+  }
+
+  nearBottom() {
+    return this.scroll.scrollHeight - this.scroll.scrollTop - this.scroll.clientHeight < NEAR_BOTTOM;
+  }
+
+  toBottom() {
+    this.scroll.scrollTop = this.scroll.scrollHeight;
+  }
+
+  async open(phone, name) {
+    this.generation += 1;
+    this.phone = phone;
+    this.setName(name);
+    this.messages.clear();
+    this.list.replaceChildren();
+    this.older = null;
+    this.ready = false;
+    this.stick = true;
+    this.status.textContent = "Loading messages…";
+    await this.refresher.run(phone);
+  }
+
+  close() {
+    this.generation += 1;
+    this.phone = null;
+    this.messages.clear();
+    this.list.replaceChildren();
+  }
+
+  setName(name) {
+    this.chatName = name || "the customer";
+    this.ctx.chatName = this.chatName;
+  }
+
+  refresh() {
+    if (this.phone) return this.refresher.run(this.phone);
+    return Promise.resolve();
+  }
+
+  async fetchNewest() {
+    const generation = this.generation;
+    const phone = this.phone;
+    if (!phone) return;
+    let page;
+    try {
+      page = await api(`/api/messages?${new URLSearchParams({ phone, limit: String(PAGE) })}`);
+    } catch (error) {
+      if (generation === this.generation) this.status.textContent = `Could not load messages: ${error.message}`;
+      throw error;
+    }
+    if (generation !== this.generation) return;
+    const first = !this.ready;
+    const stick = first || this.nearBottom();
+    this.merge(page.messages);
+    if (first) {
+      this.older = page.next;
+      this.status.textContent = page.messages.length ? (page.next ? "" : "Start of the conversation") : "No messages yet.";
+      this.toBottom();
+      this.ready = true;
+    } else if (stick) {
+      this.toBottom();
+    }
+  }
+
+  async loadOlder() {
+    if (!this.ready || !this.older || this.loadingOlder || !this.phone) return;
+    this.loadingOlder = true;
+    const generation = this.generation;
+    this.status.textContent = "Loading earlier messages…";
+    try {
+      const params = new URLSearchParams({ phone: this.phone, limit: String(PAGE), before: this.older });
+      const page = await api(`/api/messages?${params}`);
+      if (generation !== this.generation) return;
+      const fromBottom = this.scroll.scrollHeight - this.scroll.scrollTop;
+      const fragment = document.createDocumentFragment();
+      for (const message of page.messages) {
+        if (this.messages.has(message.id)) continue;
+        fragment.append(this.make(message));
+      }
+      this.list.prepend(fragment);
+      this.relabel();
+      this.scroll.scrollTop = this.scroll.scrollHeight - fromBottom;
+      this.older = page.next;
+      this.status.textContent = page.next ? "" : "Start of the conversation";
+    } catch (error) {
+      if (generation === this.generation) this.status.textContent = `Could not load earlier messages: ${error.message}`;
+    } finally {
+      if (generation === this.generation) this.loadingOlder = false;
+    }
+  }
+
+  make(message) {
+    const el = renderMessage(message, this.ctx);
+    this.messages.set(message.id, { message, el, key: JSON.stringify(message) });
+    return el;
+  }
+
+  // A message we know about now (an answer to our own send, say): show it at once.
+  upsert(message, { scroll = false } = {}) {
+    if (!this.phone || message.phone !== this.phone) return;
+    this.merge([message], { appendNew: true });
+    if (scroll) this.toBottom();
+  }
+
+  // Page order is thread order: a new message goes right after the one before it in
+  // the page, or before the first one after it, or at the end.
+  merge(page, { appendNew = false } = {}) {
+    let previous = null;
+    let changed = false;
+    page.forEach((message, index) => {
+      const known = this.messages.get(message.id);
+      if (known) {
+        const key = JSON.stringify(message);
+        if (key !== known.key) {
+          const el = renderMessage(message, this.ctx);
+          known.el.replaceWith(el);
+          Object.assign(known, { message, el, key });
+          this.rerenderQuotesOf(message.id);
+          changed = true;
+        }
+        previous = known.el;
+        return;
+      }
+      const el = this.make(message);
+      changed = true;
+      if (previous) {
+        previous.after(el);
+      } else if (appendNew) {
+        this.insertByTime(el, message);
+      } else {
+        const later = page.slice(index + 1).map((m) => this.messages.get(m.id)).find(Boolean);
+        if (later && later.el.isConnected) later.el.before(el);
+        else this.list.append(el);
+      }
+      previous = el;
+    });
+    if (changed) this.relabel();
+  }
+
+  insertByTime(el, message) {
+    const at = (parseTime(message.timestamp) || new Date()).getTime();
+    let anchor = this.list.lastElementChild;
+    while (anchor && anchor !== el) {
+      const other = this.messages.get(anchor.dataset.id);
+      if (!other || (parseTime(other.message.timestamp) || new Date(0)).getTime() <= at) break;
+      anchor = anchor.previousElementSibling;
+    }
+    if (anchor && anchor !== el) anchor.after(el);
+    else if (!anchor) this.list.prepend(el);
+  }
+
+  rerenderQuotesOf(id) {
+    for (const entry of this.messages.values()) {
+      if (entry.message.reply_to === id) {
+        const el = renderMessage(entry.message, this.ctx);
+        entry.el.replaceWith(el);
+        entry.el = el;
+      }
+    }
+  }
+
+  // Show the day above the first message of each day.
+  relabel() {
+    let last = "";
+    for (const li of this.list.children) {
+      const entry = this.messages.get(li.dataset.id);
+      const label = li.querySelector(":scope > .day");
+      if (!entry || !label) continue;
+      const day = dayLabel(entry.message.timestamp);
+      label.hidden = day === last;
+      label.textContent = day;
+      last = day;
+    }
+  }
+
+  jump(id) {
+    const entry = this.messages.get(id);
+    if (!entry) return;
+    entry.el.scrollIntoView({ block: "center", behavior: "smooth" });
+    const bubble = entry.el.querySelector(".bubble");
+    bubble.classList.remove("flash");
+    void bubble.offsetWidth;
+    bubble.classList.add("flash");
+  }
+
+  lastInbound() {
+    let found = null;
+    for (const entry of this.messages.values()) if (entry.message.direction === "in") found = entry.message;
+    return found;
+  }
+}
