@@ -225,3 +225,15 @@ def test_non_admins_never_see_password_hashes(live: LiveServer) -> None:
     assert created["data"]["password_hash"] != REDACTED  # the original is untouched
     token_event = next(e for e in events if e["type"] == "token.created")
     assert visible_event(token_event, agent) is token_event
+
+
+def test_a_second_login_page_does_not_expire_the_first(server: LiveServer) -> None:
+    from tests.auth_support import form_token
+
+    with server.client() as http:
+        first = form_token(http.get("/login").text)
+        http.get("/favicon-that-redirects-to-login")  # a background request, redirected
+        http.get("/login")  # a second tab
+        answer = http.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD,
+                                           "csrf_token": first})
+    assert answer.status_code in (302, 303), answer.text

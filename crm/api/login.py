@@ -41,7 +41,10 @@ def safe_next(target: str | None) -> str:
 
 async def _page(error: str | None = None, status: int = 200, username: str = "",
                 next_url: str = "/") -> Response:
-    token = secrets.token_urlsafe(32)
+    # Reuse the browser's token: a second tab or a redirected background request
+    # (a favicon) must not expire the form already on screen.
+    existing = request.cookies.get(cookies.LOGIN_COOKIE, "")
+    token = existing if 32 <= len(existing) <= 128 else secrets.token_urlsafe(32)
     body = await render_template("login.html", csrf_token=token, error=error,
                                  username=username, next_url=next_url)
     response = Response(body, status=status, content_type="text/html; charset=utf-8")
