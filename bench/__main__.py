@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ("store", "webhook", "audit", "inbox", "stream")
+SECTIONS = ("store", "webhook", "audit", "inbox", "stream", "send")
 
 ROOT = Path(__file__).resolve().parents[1]
 

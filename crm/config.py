@@ -51,6 +51,33 @@ class Settings(BaseSettings):
         None, validation_alias=_env("WHATSAPP_VERIFY_TOKEN"))
     whatsapp_app_secret: SecretStr | None = Field(
         None, validation_alias=_env("WHATSAPP_APP_SECRET"))
+    #: Sending through the Graph API. No token: ``crm serve`` starts the local sandbox
+    #: (unless ``CRM_SANDBOX=off``) and points the Graph URL at it.
+    whatsapp_access_token: SecretStr | None = Field(
+        None, validation_alias=_env("WHATSAPP_ACCESS_TOKEN"))
+    whatsapp_phone_number_id: str | None = Field(
+        None, pattern=r"^\d{1,30}$", validation_alias=_env("WHATSAPP_PHONE_NUMBER_ID"))
+    whatsapp_waba_id: str | None = Field(
+        None, pattern=r"^\d{1,30}$", validation_alias=_env("WHATSAPP_WABA_ID"))
+    whatsapp_graph_url: str = Field(
+        "https://graph.facebook.com/v25.0", pattern=r"^https?://\S+$",
+        validation_alias=_env("WHATSAPP_GRAPH_URL"))
+    whatsapp_send_read_receipts: bool = Field(
+        True, validation_alias=_env("WHATSAPP_SEND_READ_RECEIPTS"))
+    #: The sender: read timeout of a Graph request (s), first retry delay (s, doubling
+    #: with jitter up to the cap), attempts before giving up, chats sent in parallel.
+    send_timeout: float = Field(30.0, gt=0, validation_alias=_env("CRM_SEND_TIMEOUT"))
+    send_retry_base: float = Field(1.0, gt=0, validation_alias=_env("CRM_SEND_RETRY_BASE"))
+    send_retry_max: float = Field(300.0, gt=0, validation_alias=_env("CRM_SEND_RETRY_MAX"))
+    send_attempts: int = Field(8, ge=1, le=100, validation_alias=_env("CRM_SEND_ATTEMPTS"))
+    send_concurrency: int = Field(
+        16, ge=1, le=256, validation_alias=_env("CRM_SEND_CONCURRENCY"))
+    #: The local sandbox: ``auto`` (when there is no access token) or ``off``, and its
+    #: port (0: any free port).
+    sandbox: Literal["auto", "off"] = Field("auto", validation_alias=_env("CRM_SANDBOX"))
+    sandbox_port: int = Field(0, ge=0, le=65535, validation_alias=_env("CRM_SANDBOX_PORT"))
+    #: Set by ``crm serve`` once it has started the sandbox; not read from the environment.
+    sandbox_started: bool = Field(False, validation_alias="__crm_sandbox_started__")
 
     #: Google service account (a JSON key file), for the customer sheet and Drive media.
     google_application_credentials: Path | None = Field(

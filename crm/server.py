@@ -23,6 +23,7 @@ from crm.api.app import create_app, prepare_database
 from crm.auth.local import ensure_first_admin
 from crm.auth.secret import secret_key
 from crm.config import Settings
+from crm.sandbox import launcher as sandbox
 
 log = logging.getLogger("crm.server")
 
@@ -69,6 +70,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1,
     prepare_database(settings)
     secret_key(settings)  # generated once here, before any worker needs it
     ensure_first_admin(settings)
+    settings = sandbox.start(settings, host, port)  # no access token: the local sandbox
     config = hypercorn_config(host, port)
     url = f"http://{host}:{port}/"
     if announce:

@@ -69,7 +69,9 @@ def crm_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "WHATSAPP_",
                                                                      "GOOGLE_"))}
     env.update({"CRM_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
-                "CRM_ADMIN_PASSWORD": ADMIN_PASSWORD})
+                "CRM_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                # No local Graph sandbox unless a test asks for one (CRM_SANDBOX=auto).
+                "CRM_SANDBOX": "off"})
     env.update(extra)
     return env
 

@@ -14,13 +14,17 @@ from crm.api import (
     health,
     login,
     pages,
+    read_chat,
     reads,
     security,
+    send,
     stream,
+    templates,
     webhook,
 )
 from crm.api import customers as customers_api
 from crm.api import export as export_api
+from crm.api import media as media_api
 from crm.api.services import Services
 from crm.auth import local as auth_local
 from crm.config import Settings
@@ -28,13 +32,15 @@ from crm.customers import interval as customers_sync
 from crm.events import Database
 from crm.events.store import EventStore
 from crm.projections import default_projector
+from crm.sender import service as sending
 
 log = logging.getLogger("crm")
 
 BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.blueprint,
               login.blueprint,
               pages.blueprint, agents.blueprint, customers_api.blueprint,
-              export_api.blueprint)
+              export_api.blueprint,
+              send.blueprint, media_api.blueprint, templates.blueprint, read_chat.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
@@ -60,6 +66,7 @@ def create_app(settings: Settings) -> Quart:
     errors.install(app)
     guard.install(app)
     security.install(app)
+    send.install(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 
@@ -71,11 +78,13 @@ def create_app(settings: Settings) -> Quart:
         app.extensions["crm"] = Services(settings=settings, projector=projector, db=db)
         await stream.start(app.extensions["crm"])
         await customers_sync.start(app.extensions["crm"])
+        await sending.start(app.extensions["crm"])
 
     @app.after_serving
     async def _close() -> None:
         crm = app.extensions.pop("crm", None)
         if crm is not None:
+            await sending.stop(crm)
             await customers_sync.stop(crm)
             await stream.stop(crm)
             crm.db.close()

@@ -18,6 +18,8 @@ COMMANDS = (
     "crm.cli.tokens",
     "crm.cli.audit",
     "crm.cli.customers",
+    "crm.cli.simulate",
+    "crm.cli.templates",
 )
 
 

@@ -1,11 +1,21 @@
 """Tables derived from the log. They can always be thrown away and rebuilt."""
 
-from crm.projections import agents, chats, customers, media, messages, webhooks
+from crm.projections import (
+    agents,
+    channel,
+    chats,
+    customers,
+    media,
+    messages,
+    templates,
+    webhooks,
+)
 from crm.projections.base import Projection, Projector
 
 #: Every projection, in the order handlers run for an event.
 PROJECTIONS: tuple[Projection, ...] = (messages.PROJECTION, customers.PROJECTION,
                                        chats.PROJECTION, webhooks.PROJECTION, agents.PROJECTION,
+                                       channel.PROJECTION, templates.PROJECTION,
                                        media.PROJECTION)
 
 
@@ -14,4 +24,3 @@ def default_projector() -> Projector:
 
 
 __all__ = ["PROJECTIONS", "Projection", "Projector", "default_projector"]
-

@@ -1,0 +1,200 @@
+"""``POST /api/send`` and ``POST /api/messages/<id>/retry``: an agent's reply, recorded.
+
+The answer (202) comes once ``message.queued`` is committed: from then on the reply
+cannot be lost, and the sender (``crm.sender``) takes it to Meta. With an
+``Idempotency-Key`` header a repeated request (a double click, a retried fetch)
+answers with the first request's message and queues nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import uuid
+from typing import Any
+
+from quart import Blueprint, Quart, Request, Response, jsonify, request
+
+from crm.api import cookies, health, webhook
+from crm.api.errors import BadRequest, NotFound
+from crm.api.guard import current_agent
+from crm.api.send_input import (
+    Draft,
+    NotRetryable,
+    check_window,
+    file_draft,
+    idempotency_key,
+    template_draft,
+    text_draft,
+)
+from crm.api.services import services
+from crm.events import RecordedEvent
+from crm.events.messages import MessageQueued, chat_stream
+from crm.events.schema import EVENT_COLUMNS
+from crm.events.sending import MessageRetry
+from crm.events.store import row_to_event
+from crm.media import kinds
+from crm.media.local import LocalMediaStore
+from crm.projections import chats, messages
+from crm.sandbox.launcher import webhook_secret_source
+from crm.sender.service import channel_fact
+
+blueprint = Blueprint("send", __name__)
+
+SEND_PATH = "/api/send"
+#: Bodies of the send route may carry WhatsApp's largest file (plus the form around it).
+LARGE_BODIES = {SEND_PATH: kinds.LARGEST + 1024 * 1024}
+LARGE_BODY_TIMEOUT = 600
+
+if channel_fact not in health.HEALTH_FACTS:
+    health.HEALTH_FACTS.append(channel_fact)
+if webhook_secret_source not in webhook.SECRET_SOURCES:
+    webhook.SECRET_SOURCES.append(webhook_secret_source)
+
+
+class UploadRequest(Request):
+    """The app's request class: the send route accepts files up to 100 MB; every other
+    route (the webhook included) keeps the app's ``MAX_CONTENT_LENGTH``.
+
+    The limit is set when the request starts, before the guard has checked anyone, so
+    only requests that carry credentials at all (a bearer token or a session cookie)
+    get the large one: an anonymous client cannot make us buffer 100 MB.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        path = args[2] if len(args) > 2 else kwargs.get("path")
+        headers = args[4] if len(args) > 4 else kwargs.get("headers")
+        if path in LARGE_BODIES and headers is not None and _has_credentials(headers):
+            kwargs["max_content_length"] = LARGE_BODIES[path]
+            kwargs["body_timeout"] = LARGE_BODY_TIMEOUT
+        super().__init__(*args, **kwargs)
+
+
+def _has_credentials(headers: Any) -> bool:
+    return bool(headers.get("Authorization")) or (
+        f"{cookies.SESSION_COOKIE}=" in (headers.get("Cookie") or ""))
+
+
+def install(app: Quart) -> None:
+    app.request_class = UploadRequest
+
+
+# -- reading back -------------------------------------------------------------------------
+
+def _queued_by_key(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute(
+        "SELECT data FROM events WHERE idempotency_key = ? AND type = 'message.queued'",
+        (key,)).fetchone()
+    return json.loads(row[0]).get("message_id") if row else None
+
+
+def _message_id_at(conn: sqlite3.Connection, position: int) -> tuple[str, str] | None:
+    row = conn.execute("SELECT id, json_extract(data, '$.message_id') FROM events "
+                       "WHERE position = ?", (position,)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def last_request(conn: sqlite3.Connection, phone: str, message_id: str) -> RecordedEvent | None:
+    """The latest queued or retry event of a message (its content, as sent)."""
+    row = conn.execute(
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE stream = ? "
+        "AND type IN ('message.queued', 'message.retry') "
+        "AND json_extract(data, '$.message_id') = ? ORDER BY position DESC LIMIT 1",
+        (chat_stream(phone), message_id)).fetchone()
+    return row_to_event(row) if row else None
+
+
+def accepted(message: dict[str, Any] | None, replayed: bool = False) -> tuple[Response, int]:
+    response = jsonify({"message": message})
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response, 202
+
+
+# -- the routes ---------------------------------------------------------------------------
+
+async def _draft() -> Draft:
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        form = await request.form
+        files = await request.files
+        return file_draft(form, files.get("file"))
+    body = await request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("send a JSON object (text or template) or a multipart form (file)",
+                         code="bad_json")
+    if "template" in body:
+        return template_draft(body)
+    return text_draft(body)
+
+
+async def _check_chat(draft: Draft) -> None:
+    db = services().db
+    chat = await db.read(chats.get_chat, draft.phone)
+    if draft.message_type == "template":
+        if chat is None and not draft.phone.isdigit():
+            raise NotFound(f"no chat with {draft.phone}", code="unknown_chat")
+    else:
+        if chat is None:
+            raise NotFound(f"no chat with {draft.phone}: the customer has never written",
+                           code="unknown_chat")
+        check_window(chat)
+    if draft.reply_to is not None:
+        quoted = await db.read(messages.get_message, draft.reply_to)
+        if quoted is None or quoted["phone"] != draft.phone:
+            raise BadRequest("reply_to is not a message of this chat", code="bad_reply_to")
+
+
+@blueprint.post(SEND_PATH)
+async def send() -> tuple[Response, int]:
+    agent = current_agent()
+    crm = services()
+    key = idempotency_key(request.headers.get("Idempotency-Key"))
+    full_key = f"send:{agent.name}:{key}" if key else None
+    if full_key is not None:
+        earlier = await crm.db.read(_queued_by_key, full_key)
+        if earlier is not None:
+            return accepted(await crm.db.read(messages.get_message, earlier), replayed=True)
+    draft = await _draft()
+    await _check_chat(draft)
+    if draft.file is not None:
+        content, mime, filename = draft.file
+        store = LocalMediaStore.for_data_dir(crm.settings.data_dir)
+        stored = await asyncio.to_thread(store.put, content, mime, filename)
+        draft.media = stored.as_event()
+    event = MessageQueued(
+        message_id=uuid.uuid4().hex, phone=draft.phone, message_type=draft.message_type,
+        text=draft.text, caption=draft.caption, media=draft.media, template=draft.template,
+        reply_to=draft.reply_to, agent=agent.name,
+    ).new(chat_stream(draft.phone), actor=agent.actor, idempotency_key=full_key)
+    [position] = await crm.db.append([event])
+    message_id, replayed = event.data["message_id"], False
+    if full_key is not None:  # a twin request may have won the race to the log
+        recorded = await crm.db.read(_message_id_at, position)
+        if recorded is not None and recorded[0] != event.id:
+            message_id, replayed = recorded[1], True
+    return accepted(await crm.db.read(messages.get_message, message_id), replayed)
+
+
+@blueprint.post("/api/messages/<message_id>/retry")
+async def retry(message_id: str) -> tuple[Response, int]:
+    """Send a failed or unknown-fate message again (a new attempt of the same message)."""
+    agent = current_agent()
+    db = services().db
+    message = await db.read(messages.get_message, message_id)
+    if message is None:
+        raise NotFound(f"no message {message_id}", code="unknown_message")
+    if message["direction"] != "out" or message["status"] not in ("failed", "unknown"):
+        raise NotRetryable(f"only a failed or unknown outbound message can be sent again; "
+                           f"this one is {message['status']}")
+    original = await db.read(last_request, message["phone"], message_id)
+    if original is None:
+        raise NotRetryable("this message was not sent from crm")
+    if message["type"] != "template":
+        chat = await db.read(chats.get_chat, message["phone"])
+        check_window(chat or {})
+    content = {k: v for k, v in original.data.items() if k != "agent"}
+    event = MessageRetry(**{**content, "agent": agent.name}).new(
+        chat_stream(message["phone"]), actor=agent.actor)
+    await db.append([event])
+    return accepted(await db.read(messages.get_message, message_id))

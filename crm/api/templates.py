@@ -1,0 +1,59 @@
+"""``GET /api/templates`` and ``POST /api/templates/refresh``: the account's templates.
+
+Fetched from the Graph API and kept in the log (``templates.fetched``), so the list
+is there when Meta is not, and every worker serves the same one. The first read
+fetches them if they never were.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, request
+
+from crm.api.errors import ApiError, ServiceUnavailable
+from crm.api.guard import current_agent
+from crm.api.services import services
+from crm.projections import templates
+from crm.sender.service import KEY, Sending, refresh_templates
+from crm.whatsapp.errors import GraphError
+
+blueprint = Blueprint("templates", __name__)
+
+
+class GraphFailed(ApiError):
+    status = 502
+    code = "graph_error"
+
+
+async def _refresh() -> None:
+    crm = services()
+    sending: Sending | None = crm.extras.get(KEY)
+    if sending is None or sending.graph is None:
+        raise ServiceUnavailable("no WhatsApp account is configured (and no sandbox runs): "
+                                 "templates cannot be fetched", code="not_configured")
+    try:
+        await refresh_templates(crm.db, sending.graph, current_agent().actor)
+    except GraphError as exc:
+        raise GraphFailed(f"the Graph API refused to list templates: {exc}",
+                          meta_code=exc.code) from None
+
+
+async def _listing() -> dict[str, Any]:
+    db = services().db
+    approved_only = request.args.get("all") not in ("1", "true")
+    return {"templates": await db.read(templates.list_templates, approved_only),
+            "fetched_at": await db.read(templates.fetched_at)}
+
+
+@blueprint.get("/api/templates")
+async def list_templates() -> dict[str, Any]:
+    if await services().db.read(templates.fetched_at) is None:
+        await _refresh()
+    return await _listing()
+
+
+@blueprint.post("/api/templates/refresh")
+async def refresh() -> dict[str, Any]:
+    await _refresh()
+    return await _listing()

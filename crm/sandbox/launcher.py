@@ -1,0 +1,145 @@
+"""Starting the sandbox from ``crm serve``, and the secret it signs webhooks with.
+
+With no ``WHATSAPP_ACCESS_TOKEN`` (and ``CRM_SANDBOX`` not ``off``), ``crm serve``
+starts one sandbox process before any worker, points ``WHATSAPP_GRAPH_URL`` at it
+for every worker, and stops it on exit (a killed server's sandbox notices and exits
+by itself). Its URL is kept in ``CRM_DATA_DIR/sandbox.json`` for ``crm simulate``
+and ``crm templates refresh``.
+
+The sandbox signs webhooks with ``WHATSAPP_APP_SECRET`` when set, else with a secret
+generated once into ``CRM_DATA_DIR/sandbox_secret`` (mode 600); the webhook accepts
+that secret only while the sandbox runs (``webhook_secret_source``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import secrets
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+from crm.config import ConfigError, Settings
+
+SECRET_FILE = "sandbox_secret"
+STATE_FILE = "sandbox.json"
+API_VERSION = "v25.0"
+START_TIMEOUT = 15.0
+
+_secrets: dict[Path, str] = {}
+
+
+def wanted(settings: Settings) -> bool:
+    token = settings.whatsapp_access_token
+    return not (token is not None and token.get_secret_value()) and settings.sandbox == "auto"
+
+
+def stored_secret(data_dir: Path, create: bool = True) -> str | None:
+    """The generated secret, created on first use (atomically, mode 600)."""
+    path = data_dir / SECRET_FILE
+    if path in _secrets:
+        return _secrets[path]
+    if not path.exists():
+        if not create:
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32) + "\n")
+            with contextlib.suppress(FileExistsError):  # another process won: use its
+                os.link(scratch, path)
+        finally:
+            scratch.unlink(missing_ok=True)
+    _secrets[path] = path.read_text().strip()
+    return _secrets[path]
+
+
+def signing_secret(settings: Settings, create: bool = True) -> str | None:
+    configured = settings.whatsapp_app_secret
+    if configured is not None and configured.get_secret_value():
+        return configured.get_secret_value()
+    return stored_secret(settings.data_dir, create)
+
+
+def webhook_secret_source(settings: Settings) -> str | None:
+    """For ``crm.api.webhook.SECRET_SOURCES``: the sandbox's secret while it runs."""
+    return stored_secret(settings.data_dir, create=False) if settings.sandbox_started else None
+
+
+def running_url(data_dir: Path) -> str | None:
+    """The Graph URL of the sandbox a running ``crm serve`` started, if any."""
+    try:
+        state = json.loads((data_dir / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    pid = state.get("pid")
+    if not isinstance(pid, int):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return state.get("url")
+
+
+def _connect_host(host: str) -> str:
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def start(settings: Settings, host: str, port: int, announce: bool = True) -> Settings:
+    """Start the sandbox if it is wanted; returns the settings every worker should use."""
+    if not wanted(settings):
+        return settings
+    secret = signing_secret(settings)
+    assert secret is not None
+    from crm.sandbox import PHONE_NUMBER_ID, WABA_ID
+
+    command = [sys.executable, "-m", "crm.sandbox", "--host", "127.0.0.1",
+               "--port", str(settings.sandbox_port),
+               "--webhook", f"http://{_connect_host(host)}:{port}/webhook/whatsapp",
+               "--phone-number-id", settings.whatsapp_phone_number_id or PHONE_NUMBER_ID,
+               "--waba-id", settings.whatsapp_waba_id or WABA_ID, "--parent", str(os.getpid())]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "CRM_SANDBOX_SECRET": secret})
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT)
+    line = process.stdout.readline() if ready else ""
+    process.stdout.close()
+    try:
+        url = json.loads(line)["url"]
+    except (ValueError, KeyError, TypeError):
+        process.kill()
+        raise ConfigError("the WhatsApp sandbox did not start (set WHATSAPP_ACCESS_TOKEN, or "
+                          "CRM_SANDBOX=off)") from None
+    state = settings.data_dir / STATE_FILE
+    state.write_text(json.dumps({"url": f"{url}/{API_VERSION}", "control": url,
+                                 "pid": process.pid}))
+    atexit.register(_stop, process, state)
+    if announce:
+        print(f"crm: no WHATSAPP_ACCESS_TOKEN, so sends go to the local sandbox at {url} "
+              "(try: crm simulate --from 85291234567 --name Ana --text Hi)",
+              file=sys.stderr, flush=True)
+    return settings.model_copy(update={"whatsapp_graph_url": f"{url}/{API_VERSION}",
+                                       "sandbox_started": True})
+
+
+def _stop(process: subprocess.Popen, state: Path) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(state.read_text()).get("pid") == process.pid:
+            state.unlink()

@@ -1,0 +1,1 @@
+"""The sender: queued messages to Meta, once each, in order per chat."""

@@ -1,0 +1,166 @@
+"""The sender's lease and checkpoint: exactly one process sends, and it knows where to start.
+
+Several server workers share one SQLite file; each runs a ``Sender`` but only the
+holder of this lease sends. The lease row is taken and renewed with ``BEGIN
+IMMEDIATE`` (two processes can never both win), on a connection of our own driven
+from one thread. A holder that stops renewing loses the lease when it expires; one
+known to be dead (same host, its process gone) loses it at once, so a restart after
+a crash does not wait out the expiry.
+
+The checkpoint is the sender's own (not the projections' ``checkpoints`` table, which
+replay rewrites): every request at or before it is resolved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from crm.events.store import open_connection
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sender_lease (
+    name    TEXT PRIMARY KEY,
+    holder  TEXT NOT NULL,
+    host    TEXT NOT NULL,
+    pid     INTEGER NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sender_checkpoint (
+    name     TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+);
+"""
+
+TTL = 10.0
+#: A holder renews this often; it stops sending once its lease is this close to expiry.
+RENEW_EVERY = 2.0
+MARGIN = 3.0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def try_acquire(conn: sqlite3.Connection, name: str, holder: str, host: str, pid: int,
+                now: float, ttl: float = TTL) -> bool:
+    """Take or renew the lease; False while another live holder's lease is valid."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute("SELECT holder, host, pid, expires FROM sender_lease WHERE name = ?",
+                           (name,)).fetchone()
+        if row is not None and row[0] != holder and row[3] > now:
+            # Same host and our own pid (a container restarted) or no such process.
+            dead = row[1] == host and (row[2] == pid or not _alive(row[2]))
+            if not dead:
+                conn.execute("COMMIT")
+                return False
+        conn.execute(
+            "INSERT INTO sender_lease (name, holder, host, pid, expires) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, host = excluded.host, "
+            "pid = excluded.pid, expires = excluded.expires",
+            (name, holder, host, pid, now + ttl))
+        conn.execute("COMMIT")
+        return True
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def renew(conn: sqlite3.Connection, name: str, holder: str, now: float,
+          checkpoint: int | None, ttl: float = TTL) -> bool:
+    """Extend our lease (and save the checkpoint with it); False if it is no longer ours."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        held = conn.execute(
+            "UPDATE sender_lease SET expires = ? WHERE name = ? AND holder = ?",
+            (now + ttl, name, holder)).rowcount == 1
+        if held and checkpoint is not None:
+            conn.execute(
+                "INSERT INTO sender_checkpoint (name, position) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET position = excluded.position",
+                (name, checkpoint))
+        conn.execute("COMMIT")
+        return held
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def checkpoint(conn: sqlite3.Connection, name: str) -> int:
+    row = conn.execute("SELECT position FROM sender_checkpoint WHERE name = ?",
+                       (name,)).fetchone()
+    return row[0] if row else 0
+
+
+class Lease:
+    """One process's view of the lease, with its own connection on its own thread."""
+
+    def __init__(self, db_path: Path, name: str = "sender") -> None:
+        self.name = name
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.holder = f"{self.host}:{self.pid}:{secrets.token_hex(6)}"
+        self._db_path = db_path
+        self._conn: sqlite3.Connection | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-lease")
+        self._valid_until = 0.0
+
+    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._call, fn, args)
+
+    def _call(self, fn, args):  # type: ignore[no-untyped-def]
+        if self._conn is None:
+            self._conn = open_connection(self._db_path)
+            self._conn.executescript(SCHEMA)
+        return fn(self._conn, *args)
+
+    def valid(self) -> bool:
+        """Held, and far enough from expiry to start a request to Meta."""
+        return time.monotonic() < self._valid_until
+
+    async def acquire(self) -> bool:
+        started = time.monotonic()
+        won = await self._run(try_acquire, self.name, self.holder, self.host, self.pid,
+                              time.time())
+        self._valid_until = started + TTL - MARGIN if won else 0.0
+        return won
+
+    async def renew(self, position: int | None) -> bool:
+        started = time.monotonic()
+        held = await self._run(renew, self.name, self.holder, time.time(), position)
+        self._valid_until = started + TTL - MARGIN if held else 0.0
+        return held
+
+    async def checkpoint(self) -> int:
+        return await self._run(checkpoint, self.name)
+
+    async def release(self, position: int | None = None) -> None:
+        """Save the checkpoint and give the lease up, so another process need not wait."""
+        def _release(conn: sqlite3.Connection) -> None:
+            if renew(conn, self.name, self.holder, time.time(), position, ttl=-1.0):
+                conn.execute("DELETE FROM sender_lease WHERE name = ? AND holder = ?",
+                             (self.name, self.holder))
+        self._valid_until = 0.0
+        await self._run(_release)
+
+    def close(self) -> None:
+        def _close() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+        self._thread.submit(_close).result()
+        self._thread.shutdown(wait=True)
