@@ -14,7 +14,7 @@ import os
 import time
 from multiprocessing.connection import Connection
 
-from crm.events import RecordedEvent
+from crm.events import RecordedEvent, format_time, utcnow
 from crm.stream import encode
 
 HEAD = (b"HTTP/1.1 200 \r\ncontent-type: text/event-stream; charset=utf-8\r\n"
@@ -48,9 +48,10 @@ def chunk(data: bytes) -> bytes:
 
 
 def frame(position: int) -> bytes:
+    now = format_time(utcnow())
     event = RecordedEvent(
         position=position, id=os.urandom(16).hex(), type="bench.tick", stream="bench",
-        occurred_at="2026-01-01T00:00:00.000000Z", recorded_at="2026-01-01T00:00:00.000000Z",
+        occurred_at=now, recorded_at=now,
         actor="system", idempotency_key=None, data={"text": f"bench {time.time()}"},
         prev_hash=os.urandom(32).hex(), hash=os.urandom(32).hex())
     return chunk(encode(event))

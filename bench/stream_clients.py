@@ -1,8 +1,9 @@
 """Client processes of the stream benchmark: many event streams, read with asyncio protocols.
 
 Each event carries the wall-clock time it was sent, as the text ``bench <time>`` of its
-data (a WhatsApp message's text when it came through the webhook); a client
-records ``now - t`` for every event on every stream. Clients stay cheap on purpose (one
+data (a WhatsApp message's text when it came through the webhook), and the time the
+writer recorded it (``recorded_at``); a client records both latencies for every event on
+every stream. Clients stay cheap on purpose (one
 regex over each chunk, no JSON parsing) so they measure the server, not themselves.
 Driven over a pipe by ``bench/stream.py``: open, reset, count, report, close, exit.
 """
@@ -13,16 +14,31 @@ import asyncio
 import re
 import time
 from array import array
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 
-STAMP = re.compile(rb'"text":"bench ([0-9.]+)"')
+#: Each frame's ``recorded_at`` (set by the writer just before its commit) and the
+#: sender's stamp in the text: delivery is from the first, end to end from the second.
+STAMPS = re.compile(rb'"recorded_at":"([^"]+)".*?"text":"bench ([0-9.]+)"')
+_HOURS: dict[bytes, float] = {}
+
+
+def epoch(moment: bytes) -> float:
+    """``2026-11-25T11:40:51.123456Z`` as a Unix time, cheaply (cached per hour)."""
+    hour = moment[:13]
+    base = _HOURS.get(hour)
+    if base is None:
+        base = _HOURS[hour] = datetime.strptime(hour.decode(), "%Y-%m-%dT%H").replace(
+            tzinfo=UTC).timestamp()
+    return base + int(moment[14:16]) * 60 + float(moment[17:-1])
 OPEN_AT_ONCE = 50
 
 
 class Reader(asyncio.Protocol):
-    def __init__(self, request: bytes, samples: array, opened: asyncio.Future[bool]) -> None:
+    def __init__(self, request: bytes, samples: tuple[array, array],
+                 opened: asyncio.Future[bool]) -> None:
         self.request = request
-        self.samples = samples
+        self.delivery, self.end_to_end = samples
         self.opened = opened
         self.transport: asyncio.Transport | None = None
         self.head = b""
@@ -49,9 +65,9 @@ class Reader(asyncio.Protocol):
         if cut < 0:
             self.tail = buffer
             return
-        samples = self.samples
-        for stamp in STAMP.findall(buffer, 0, cut):
-            samples.append(now - float(stamp))
+        for recorded, sent in STAMPS.findall(buffer, 0, cut):
+            self.delivery.append(now - epoch(recorded))
+            self.end_to_end.append(now - float(sent))
         self.tail = buffer[cut + 2:]
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -59,7 +75,7 @@ class Reader(asyncio.Protocol):
             self.opened.set_result(False)
 
 
-async def _open(port: int, request: bytes, count: int, samples: array,
+async def _open(port: int, request: bytes, count: int, samples: tuple[array, array],
                 readers: list[Reader]) -> int:
     loop = asyncio.get_running_loop()
     opened = 0
@@ -80,7 +96,7 @@ async def _serve(conn: Connection) -> None:
     loop = asyncio.get_running_loop()
     commands: asyncio.Queue = asyncio.Queue()
     loop.add_reader(conn.fileno(), lambda: commands.put_nowait(conn.recv()))
-    samples = array("d")
+    samples = (array("d"), array("d"))
     readers: list[Reader] = []
     while True:
         command, *args = await commands.get()
@@ -88,12 +104,13 @@ async def _serve(conn: Connection) -> None:
             port, request, count = args
             conn.send(await _open(port, request, count, samples, readers))
         elif command == "reset":
-            del samples[:]
+            for values in samples:
+                del values[:]
             conn.send(True)
         elif command == "count":
-            conn.send(len(samples))
+            conn.send(len(samples[0]))
         elif command == "report":
-            conn.send(samples.tobytes())
+            conn.send(tuple(values.tobytes() for values in samples))
         elif command == "close":
             for reader in readers:
                 if reader.transport is not None:
