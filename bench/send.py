@@ -203,8 +203,9 @@ def run() -> str:
                     raise RuntimeError("the customers' messages did not arrive")
                 time.sleep(0.1)
 
-            raw_one, _ = asyncio.run(_raw(sandbox_url, 300, 1))
-            _, raw_rate = asyncio.run(_raw(sandbox_url, 3000, 16))
+            raw_one, one_rate = asyncio.run(_raw(sandbox_url, 300, 1))
+            _, many_rate = asyncio.run(_raw(sandbox_url, 3000, 16))
+            raw_rate = max(one_rate, many_rate)
             before = httpx.get(f"{sandbox_url}/_sandbox/state").json()["messages"]
 
             started, answered = asyncio.run(_paced(url, token))
@@ -229,10 +230,10 @@ def run() -> str:
         ["POST /api/send answer (202), paced", len(answered), _ms(percentile(answered, 0.5)),
          _ms(percentile(answered, 0.99)), "", ""],
         ["sustained, 100 chats, 32 clients", len(done), "", "", f"{rate:.0f}",
-         f"{rate / raw_rate:.2f} of the sandbox's own rate"],
+         f"{rate / raw_rate:.2f} of the sandbox's best rate"],
         ["the sandbox alone: one send at a time", len(raw_one), _ms(percentile(raw_one, 0.5)),
-         _ms(percentile(raw_one, 0.99)), f"{1 / percentile(raw_one, 0.5):.0f}", "ceiling"],
-        ["the sandbox alone: 16 at a time", 3000, "", "", f"{raw_rate:.0f}", "ceiling"],
+         _ms(percentile(raw_one, 0.99)), f"{one_rate:.0f}", "ceiling"],
+        ["the sandbox alone: 16 at a time", 3000, "", "", f"{many_rate:.0f}", "ceiling"],
     ]
     return "\n".join([
         "## Sending (`bench/send.py`)",

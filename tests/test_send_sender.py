@@ -183,6 +183,25 @@ def test_an_expired_token_fails_the_message_and_raises_the_health_flag(
     assert flags[-2:] == [False, True]
 
 
+def test_an_account_error_reported_by_webhook_raises_the_flag_too(
+        server: LiveServer, sandbox: GraphSandbox):
+    phone = "85290000009"
+    customer_writes(sandbox, server, phone)
+    sandbox.behave(fail_async={"code": 131031})
+    with server.client(headers=admin_headers(server)) as http:
+        sent = send_text(http, phone, "locked?").json()["message"]
+        failed = wait_status(http, phone, sent["id"], "failed")
+        assert (failed["error"]["code"], failed["error"]["title"]) == (
+            131031, "Account has been locked")
+        assert failed["wamid"] == sandbox.sent(sent["id"])[0]["wamid"]
+        channel = http.get("/healthz").json()["channel"]
+        assert (channel["ok"], channel["code"]) == (False, 131031)
+        fine = send_text(http, phone, "unlocked").json()["message"]
+        wait_status(http, phone, fine["id"], "sent")
+        wait_until(lambda: http.get("/healthz").json()["channel"]["ok"] is True, 8,
+                   message="a success after the webhook's flag to lower it")
+
+
 def test_one_chat_is_sent_in_order(server: LiveServer, sandbox: GraphSandbox):
     phone = "85290000007"
     customer_writes(sandbox, server, phone)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import logging
 import mimetypes
 import sys
 import time
@@ -83,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.text and not args.image:
         print("crm: say something: --text and/or --image", file=sys.stderr)
         return 2
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = load_settings()
     secret = signing_secret(settings, create=False)
     if secret is None:

@@ -1,7 +1,8 @@
 """The ``channel_health`` projection: can the WhatsApp channel send right now?
 
-One row, from the latest ``channel.health`` event. Every worker process reads the
-same row, so ``/healthz`` answers the same whichever worker serves it.
+One row: the latest ``channel.health`` event of the sender, or an account-level error
+Meta reported in a webhook. Every worker process reads the same row, so ``/healthz``
+answers the same whichever worker serves it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import sqlite3
 from typing import Any
 
 from crm.events import RecordedEvent
+from crm.events.sending import is_account_level
 from crm.projections.base import Projection
 
 SCHEMA = """
@@ -25,20 +27,39 @@ CREATE TABLE IF NOT EXISTS channel_health (
 """
 
 
-def on_health(event: RecordedEvent, db: sqlite3.Connection) -> None:
-    data = event.data
-    code = data.get("code")
+def _set(db: sqlite3.Connection, event: RecordedEvent, ok: bool, code: object,
+         title: object, details: object) -> None:
     db.execute(
         "INSERT OR REPLACE INTO channel_health (channel, ok, code, title, details, since, "
         "position) VALUES ('whatsapp', ?, ?, ?, ?, ?, ?)",
-        (1 if data.get("ok") else 0, code if isinstance(code, int) else None,
-         data.get("title"), data.get("details"), event.occurred_at, event.position),
+        (1 if ok else 0, code if isinstance(code, int) else None,
+         title if isinstance(title, str) else None,
+         details if isinstance(details, str) else None, event.occurred_at, event.position),
     )
+
+
+def on_health(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    data = event.data
+    _set(db, event, bool(data.get("ok")), data.get("code"), data.get("title"),
+         data.get("details"))
+
+
+def on_meta_error(event: RecordedEvent, db: sqlite3.Connection) -> None:
+    """An account-level error Meta reported in a webhook (``value.errors`` or a failed
+    status) raises the flag as a refused request does; the next successful send
+    lowers it."""
+    error = event.data.get("error")
+    if event.type == "message.status" and event.data.get("status") != "failed":
+        return
+    if isinstance(error, dict) and is_account_level(error.get("code")):
+        _set(db, event, False, error.get("code"), error.get("title") or error.get("message"),
+             error.get("details"))
 
 
 PROJECTION = Projection(
     name="channel", schema=SCHEMA, tables=("channel_health",),
-    handlers={"channel.health": on_health},
+    handlers={"channel.health": on_health, "webhook.error": on_meta_error,
+              "message.status": on_meta_error},
 )
 
 

@@ -6,6 +6,13 @@ and the download URL it gives, ``DELETE /{media-id}``, ``GET
 /{waba-id}/message_templates``. Control routes: ``POST /_sandbox/behaviour``,
 ``POST /_sandbox/reset``, ``POST /_sandbox/inbound``, ``GET /_sandbox/messages``,
 ``/requests``, ``/reads``, ``/state``, ``/webhooks``.
+
+``POST /_sandbox/behaviour`` takes, each optional: ``fail`` (answer with Meta's error
+``code``, ``times`` times, -1 for always; ``on`` one of messages, media, download,
+templates, read), ``fail_async`` (accept, then post a ``failed`` status with the
+code), ``slow`` (``seconds`` before answering), ``drop`` (close the connection without
+an answer), a list of any of those, ``clear_faults``, ``auto_reply``, ``status_delay``,
+``statuses`` and ``webhook_url``.
 """
 
 from __future__ import annotations
@@ -103,6 +110,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         self.note: dict[str, Any] = {}
+        self.async_fault: Fault | None = None
         length = int(self.headers.get("Content-Length") or 0)
         self.body = self.rfile.read(length) if length else b""
         url = urllib.parse.urlsplit(self.path)
@@ -136,6 +144,10 @@ class Handler(BaseHTTPRequestHandler):
             self._record(endpoint, "dropped", **extra)
             self._drop()
             return True
+        if fault.kind == "async":  # accepted now, failed by webhook a moment later
+            self.note["fails_async"] = fault.code
+            self.async_fault = fault
+            return False
         if fault.kind == "slow":  # then answer as usual: one record, marked slow
             self.note["slow"] = fault.seconds
             with sandbox.lock:
@@ -200,7 +212,7 @@ class Handler(BaseHTTPRequestHandler):
             self._record("messages", f"error:{code}", message_id=opaque)
             self._error(code, details)
             return
-        wamid = sandbox.accept(payload)
+        wamid = sandbox.accept(payload, self.async_fault)
         self._record("messages", "accepted", message_id=opaque, wamid=wamid)
         recipient = str(payload.get("to") or payload.get("recipient") or "")
         answer: dict[str, Any] = {"messaging_product": "whatsapp",

@@ -63,7 +63,7 @@ TEMPLATES = [
 class Fault:
     """What to do instead of answering normally, ``times`` times (-1: always)."""
 
-    kind: str  # error | slow | drop
+    kind: str  # error | async (accepted, then a failed status) | slow | drop
     times: int = 1
     code: int = 131000
     http_status: int | None = None
@@ -113,7 +113,7 @@ class Sandbox:
     def configure(self, body: dict[str, Any]) -> None:
         """``POST /_sandbox/behaviour``: faults to add and settings to change."""
         with self.lock:
-            for kind in ("fail", "slow", "drop"):
+            for kind in ("fail", "fail_async", "slow", "drop"):
                 given = body.get(kind)
                 for spec in given if isinstance(given, list) else [given] if given else []:
                     spec = spec if isinstance(spec, dict) else {}
@@ -121,7 +121,8 @@ class Sandbox:
                     if endpoint not in ENDPOINTS:
                         raise ValueError(f"unknown endpoint {endpoint!r}")
                     self.faults[endpoint].append(Fault(
-                        kind={"fail": "error"}.get(kind, kind), times=int(spec.get("times", 1)),
+                        kind={"fail": "error", "fail_async": "async"}.get(kind, kind),
+                        times=int(spec.get("times", 1)),
                         code=int(spec.get("code", 131000)), http_status=spec.get("http_status"),
                         title=spec.get("title"), details=spec.get("details"),
                         seconds=float(spec.get("seconds", 0.0))))
@@ -159,8 +160,9 @@ class Sandbox:
 
     # -- the Graph API ---------------------------------------------------------------
 
-    def accept(self, payload: dict[str, Any]) -> str:
-        """A valid send: a new wamid, and statuses (and a reply) scheduled."""
+    def accept(self, payload: dict[str, Any], fault: Fault | None = None) -> str:
+        """A valid send: a new wamid, and statuses (and a reply) scheduled; with an
+        ``async`` fault, a ``failed`` status carrying its error instead."""
         wamid = payloads.new_wamid()
         recipient = str(payload.get("to") or payload.get("recipient") or "").lstrip("+")
         opaque = payload.get("biz_opaque_callback_data")
@@ -171,9 +173,22 @@ class Sandbox:
             first = recipient not in self.replied
             self.replied.add(recipient)
             delay, statuses, reply = self.status_delay, list(self.statuses), self.auto_reply
+        if fault is not None:
+            _, body = fault.error_body()
+            error = body["error"]
+            failed = payloads.status(wamid, "failed", recipient, opaque=opaque)
+            failed["errors"] = [{"code": fault.code, "title": fault.title or TITLES.get(
+                fault.code, "Sandbox error"), "message": error["message"],
+                "error_data": error["error_data"],
+                "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/"
+                        "error-codes/"}]
+            self.poster.schedule(delay, "statuses", failed)
+            return wamid
+        now = time.time()
         for step, state in enumerate(statuses, start=1):
             self.poster.schedule(delay * step, "statuses", payloads.status(
-                wamid, state, recipient, opaque=opaque, template=kind == "template"))
+                wamid, state, recipient, opaque=opaque, template=kind == "template",
+                at=now + delay * step))
         if reply and first and recipient.isdigit():
             said = ((payload.get("text") or {}).get("body") or kind)[:200]
             # Meta's timestamps are whole seconds: a reply in the same second would
@@ -185,8 +200,9 @@ class Sandbox:
     def customer_says(self, sender: str, name: str | None, text: str | None, *,
                       delay: float = 0.0, at: float | None = None,
                       image: dict[str, Any] | None = None, caption: str | None = None) -> str:
+        # Meta stamps a message when the customer sends it: ``delay`` from now.
         message = payloads.inbound_message(sender, text=text, image=image, caption=caption,
-                                           at=at)
+                                           at=at if at is not None else time.time() + delay)
         self.poster.schedule(delay, "messages", {"contact": payloads.contact(sender, name),
                                                  "message": message})
         return message["id"]

@@ -17,6 +17,7 @@ from crm.events import RecordedEvent
 from crm.events.schema import EVENT_COLUMNS
 from crm.events.sending import OUTCOMES, REQUESTS, MessageDispatching, MessageRetrying
 from crm.events.store import row_to_event
+from crm.projections import channel
 
 #: Every event type the sender reads.
 WATCHED = (*REQUESTS, MessageDispatching.type, MessageRetrying.type, *OUTCOMES)
@@ -92,13 +93,14 @@ def fold(open_: dict[str, Request], event: RecordedEvent) -> None:
 
 
 def new_requests(conn: sqlite3.Connection, after: int,
-                 limit: int = 1000) -> tuple[list[Request], int]:
-    """Requests recorded after ``after`` and the position read up to (the tail)."""
+                 limit: int = 1000) -> tuple[list[Request], int, bool]:
+    """Requests recorded after ``after``, the position read up to (the tail), and
+    whether the channel is projected healthy."""
     upto = head(conn)
     events = _select(conn, _REQUESTS_SQL, after, upto, limit)
     if len(events) == limit:
         upto = events[-1].position
-    return [Request.of(e) for e in events], upto
+    return [Request.of(e) for e in events], upto, channel.health(conn)["ok"]
 
 
 def wamid_of(conn: sqlite3.Connection, message_id: str) -> str | None:

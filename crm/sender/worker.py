@@ -127,7 +127,10 @@ class Sender:
             if gap > 0:
                 await _wait_any((stopping, self.closing, self._halt), gap)
             last_read = time.monotonic()
-            requests, self._tail = await self.db.read(outbox.new_requests, self._tail)
+            # With the new requests, the projected health: a webhook may have raised the
+            # flag (an account-level error Meta reported asynchronously).
+            requests, self._tail, self._healthy = await self.db.read(outbox.new_requests,
+                                                                     self._tail)
             for request in requests:
                 self._enqueue(request)
 

@@ -9,21 +9,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from crm.events.sending import ACCOUNT_CODES, is_account_level
+
 #: Worth another attempt after a pause: throughput and pair rate limits, Meta's own
 #: "unknown" and "service unavailable", account maintenance, app-level rate limits.
 TRANSIENT_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057, 133004})
 
-#: Problems of the account, not of one message: the channel's health flag goes up.
-ACCOUNT_CODES = frozenset({0, 3, 10, 190, 368, 130497, 131031, 131042, 131045, 131048,
-                           131064, 133010})
 
 
 #: Meta prefixes its messages with the code: ``(#131047) Re-engagement message``.
 _CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")
 
 
-def is_account_level(code: int | None) -> bool:
-    return code is not None and (code in ACCOUNT_CODES or 200 <= code <= 299)
+__all__ = ["ACCOUNT_CODES", "TRANSIENT_CODES", "GraphError", "from_response",
+           "is_account_level"]
 
 
 class GraphError(Exception):
