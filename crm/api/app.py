@@ -31,6 +31,7 @@ from crm.config import Settings
 from crm.customers import interval as customers_sync
 from crm.events import Database
 from crm.events.store import EventStore
+from crm.media import worker as media_worker
 from crm.projections import default_projector
 from crm.sender import service as sending
 
@@ -79,11 +80,13 @@ def create_app(settings: Settings) -> Quart:
         await stream.start(app.extensions["crm"])
         await customers_sync.start(app.extensions["crm"])
         await sending.start(app.extensions["crm"])
+        await media_worker.start(app.extensions["crm"])
 
     @app.after_serving
     async def _close() -> None:
         crm = app.extensions.pop("crm", None)
         if crm is not None:
+            await media_worker.stop(crm)
             await sending.stop(crm)
             await customers_sync.stop(crm)
             await stream.stop(crm)

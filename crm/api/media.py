@@ -36,7 +36,9 @@ async def get_media(media_id: str) -> Response:
     store = LocalMediaStore.for_data_dir(services().settings.data_dir)
     stored = store.get(media_id)
     if stored is None:
-        raise NotFound("no such file", code="unknown_media")
+        from crm.api.media_drive import drive_response  # kept on Google Drive, if anywhere
+
+        return await drive_response(media_id)
     inline = stored.mime_type in INLINE_TYPES
     response = await send_file(
         stored.path, mimetype=served_type(stored.mime_type), as_attachment=not inline,

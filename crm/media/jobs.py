@@ -1,0 +1,151 @@
+"""The inbound media worker's own state: how far it has read the log, and what is due.
+
+Not a projection: these rows record work in progress (attempts, the next try), which
+replay must never redo. Each media id is one job (its primary key) until its outcome
+(``media.stored`` or ``media.failed``, idempotency key ``media:<id>``) is in the log.
+All functions take a connection and run one short transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from crm.events import parse_time
+from crm.events.media import media_key
+
+#: Meta keeps a received media id downloadable this long.
+MEDIA_ID_LIFETIME = timedelta(days=7)
+#: Events scanned per transaction.
+SCAN_PAGE = 1000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS media_checkpoint (
+    name      TEXT PRIMARY KEY,
+    position  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS media_jobs (
+    media_id    TEXT PRIMARY KEY,
+    message_id  TEXT NOT NULL,
+    phone       TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    media       TEXT NOT NULL,
+    expires     REAL NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    due         REAL NOT NULL,
+    last_error  TEXT,
+    position    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS media_jobs_due ON media_jobs(due);
+"""
+
+CHECKPOINT = "inbound"
+
+
+@dataclass(frozen=True)
+class Job:
+    media_id: str
+    message_id: str
+    phone: str
+    kind: str
+    media: dict[str, Any]
+    expires: float
+    attempts: int
+    last_error: str | None
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)
+    conn.execute("INSERT OR IGNORE INTO media_checkpoint (name, position) VALUES (?, 0)",
+                 (CHECKPOINT,))
+
+
+def _has_outcome(conn: sqlite3.Connection, media_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM events WHERE idempotency_key = ?",
+                        (media_key(media_id),)).fetchone() is not None
+
+
+def scan(conn: sqlite3.Connection, now: float) -> int:
+    """Turn received media after the checkpoint into due jobs; returns how many.
+
+    The events are read outside any transaction; the write lock is taken only for the
+    short insert and the checkpoint, so a busy log is not slowed down by this.
+    """
+    after = conn.execute("SELECT position FROM media_checkpoint WHERE name = ?",
+                         (CHECKPOINT,)).fetchone()[0]
+    rows = conn.execute(
+        "SELECT position, id, occurred_at, CASE WHEN type = 'message.received' THEN data END "
+        "FROM events WHERE position > ? ORDER BY position LIMIT ?", (after, SCAN_PAGE)
+    ).fetchall()
+    if not rows:
+        return 0
+    found = []
+    for position, event_id, occurred_at, data_text in rows:
+        if data_text is None:
+            continue
+        data = json.loads(data_text)
+        media = data.get("media")
+        if isinstance(media, dict) and media.get("id"):
+            expires = (parse_time(occurred_at) + MEDIA_ID_LIFETIME).timestamp()
+            found.append((str(media["id"]), event_id, data["phone"],
+                          data.get("message_type") or "document", json.dumps(media), expires,
+                          now, position))
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        added = 0
+        for job in found:
+            if not _has_outcome(conn, job[0]):
+                added += conn.execute(
+                    "INSERT OR IGNORE INTO media_jobs (media_id, message_id, phone, kind, "
+                    "media, expires, due, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", job
+                ).rowcount
+        conn.execute("UPDATE media_checkpoint SET position = ? WHERE name = ? AND position = ?",
+                     (rows[-1][0], CHECKPOINT, after))
+        conn.execute("COMMIT")
+        return added
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def due_jobs(conn: sqlite3.Connection, now: float, limit: int) -> list[Job]:
+    rows = conn.execute(
+        "SELECT media_id, message_id, phone, kind, media, expires, attempts, last_error "
+        "FROM media_jobs WHERE due <= ? ORDER BY due, position LIMIT ?", (now, limit)
+    ).fetchall()
+    return [Job(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) for r in rows]
+
+
+def start_attempt(conn: sqlite3.Connection, media_id: str) -> int | None:
+    """Count an attempt before it starts (a crash mid-download still counts); None if
+    the job is done already. The job stays due: only the lease holder works on jobs,
+    and it skips its own in flight, so a holder that died leaves it to the next."""
+    if _has_outcome(conn, media_id):
+        conn.execute("DELETE FROM media_jobs WHERE media_id = ?", (media_id,))
+        return None
+    row = conn.execute(
+        "UPDATE media_jobs SET attempts = attempts + 1 WHERE media_id = ? "
+        "RETURNING attempts", (media_id,)).fetchone()
+    return row[0] if row else None
+
+
+def retry_later(conn: sqlite3.Connection, media_id: str, due: float, error: str) -> None:
+    conn.execute("UPDATE media_jobs SET due = ?, last_error = ? WHERE media_id = ?",
+                 (due, error, media_id))
+
+
+def finish(conn: sqlite3.Connection, media_id: str) -> None:
+    conn.execute("DELETE FROM media_jobs WHERE media_id = ?", (media_id,))
+
+
+def pending(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM media_jobs").fetchone()[0]
+
+
+def last_error(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT last_error FROM media_jobs WHERE last_error IS NOT NULL "
+                       "ORDER BY due DESC LIMIT 1").fetchone()
+    return row[0] if row else None

@@ -1,0 +1,211 @@
+"""The inbound media worker: every received photo, voice note or document is fetched
+from Meta and kept before its links expire.
+
+One per deployment: the process holding the ``media`` lease (the sender's lease
+mechanism, ``crm.sender.lease``, under another name) does the work; a dead holder's
+lease is taken over. It reads the log from its own checkpoint
+(``crm.media.jobs``), fetches each media id once, and appends ``media.stored`` or,
+when no attempt can succeed any more, ``media.failed`` with the reason. Failures that
+may pass are retried with a doubling delay (``CRM_MEDIA_RETRY_SECONDS`` up to an hour)
+while the media id still works (seven days after the message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from typing import TYPE_CHECKING, Any
+
+from crm.api import health
+from crm.events.media import MediaFailed, MediaStored, media_key
+from crm.events.messages import chat_stream
+from crm.events.store import open_connection
+from crm.media import jobs
+from crm.media.fetch import FetchError, fetch
+from crm.media.store import MediaStore, MediaStoreError
+from crm.sender.lease import RENEW_EVERY, Lease
+
+if TYPE_CHECKING:
+    from crm.api.services import Services
+
+log = logging.getLogger("crm.media")
+
+LEASE = "media.inbound"
+MAX_DELAY = 3600.0
+CONCURRENCY = 4
+#: How often the log is looked at without a nudge (appends by other processes), and
+#: the least time between two looks however busy the log is.
+POLL = 0.5
+MIN_GAP = 0.1
+ACTOR = "system"
+
+
+def delay_for(attempts: int, base: float) -> float:
+    return min(MAX_DELAY, base * 2 ** max(0, attempts - 1))
+
+
+class MediaWorker:
+    def __init__(self, crm: Services, graph: Any, store: MediaStore) -> None:
+        self.crm = crm
+        self.db = crm.db
+        self.graph = graph
+        self.store = store
+        self.lease = Lease(crm.settings.db_path, name=LEASE)
+        self.base_delay = crm.settings.media_retry_seconds
+        self.wake = asyncio.Event()
+        self._running: dict[str, asyncio.Task[None]] = {}
+
+    async def run(self) -> None:
+        stopping = self.crm.stopping
+        renewed = float("-inf")
+        holding = False
+        while not stopping.is_set():
+            self.wake.clear()
+            began = time.monotonic()
+            try:
+                now = began
+                if now - renewed >= RENEW_EVERY:  # take, keep or try for the lease
+                    holding = await (self.lease.renew(None) if holding
+                                     else self.lease.acquire())
+                    renewed = now
+                if holding and self.lease.valid():
+                    await self.db.read(jobs.scan, time.time())
+                    await self._work(time.time())
+            except Exception:
+                log.exception("media worker: unexpected error")
+            waits = [asyncio.ensure_future(stopping.wait()),
+                     asyncio.ensure_future(self.wake.wait())]
+            await asyncio.wait(waits, timeout=POLL, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in waits:
+                waiting.cancel()
+            gap = MIN_GAP - (time.monotonic() - began)
+            if gap > 0 and not stopping.is_set():
+                await asyncio.sleep(gap)
+        await self.cancel()
+        if holding:
+            await self.lease.release()
+        self.lease.close()
+
+    async def _work(self, now: float) -> None:
+        free = CONCURRENCY - len(self._running)
+        if free <= 0:
+            return
+        for job in await self.db.read(jobs.due_jobs, now, CONCURRENCY):
+            if job.media_id in self._running or free <= 0:
+                continue
+            free -= 1
+            task = asyncio.create_task(self._attempt(job))
+            self._running[job.media_id] = task
+            task.add_done_callback(lambda _t, m=job.media_id: self._running.pop(m, None))
+
+    async def _attempt(self, job: jobs.Job) -> None:
+        attempts = await self.db.read(jobs.start_attempt, job.media_id)
+        if attempts is None:
+            return
+        try:
+            fetched = await fetch(self.graph, job.media, job.kind)
+            stored = await asyncio.to_thread(self.store.put, fetched.content,
+                                             fetched.mime_type, fetched.filename)
+        except FetchError as exc:
+            await self._failed(job, attempts, exc.reason, exc.permanent)
+            return
+        except MediaStoreError as exc:
+            await self._failed(job, attempts, str(exc), False)
+            return
+        except Exception as exc:  # a bug must not stop the worker, nor lose the job
+            log.exception("media %s: attempt %d failed", job.media_id, attempts)
+            await self._failed(job, attempts, f"internal error: {exc.__class__.__name__}",
+                               False)
+            return
+        event = MediaStored(message_id=job.message_id, phone=job.phone, media_id=job.media_id,
+                            sha256=stored.sha256, mime_type=stored.mime_type, size=stored.size,
+                            filename=stored.filename, store=stored.reference())
+        await self.db.append([event.new(chat_stream(job.phone), actor=ACTOR,
+                                        idempotency_key=media_key(job.media_id))])
+        await self.db.read(jobs.finish, job.media_id)
+        log.info("media %s of %s stored (%d bytes, %s)", job.media_id, job.message_id,
+                 stored.size, stored.backend)
+
+    async def _failed(self, job: jobs.Job, attempts: int, reason: str,
+                      permanent: bool) -> None:
+        due = time.time() + delay_for(attempts, self.base_delay)
+        if not permanent and due < job.expires:
+            log.warning("media %s: attempt %d failed (%s); next try in %.0f s",
+                        job.media_id, attempts, reason, due - time.time())
+            await self.db.read(jobs.retry_later, job.media_id, due, reason)
+            return
+        if not permanent:
+            reason = f"gave up after {attempts} attempts before the media id expired: {reason}"
+        event = MediaFailed(message_id=job.message_id, phone=job.phone, media_id=job.media_id,
+                            reason=reason, attempts=attempts)
+        await self.db.append([event.new(chat_stream(job.phone), actor=ACTOR,
+                                        idempotency_key=media_key(job.media_id))])
+        await self.db.read(jobs.finish, job.media_id)
+        log.warning("media %s of %s failed: %s", job.media_id, job.message_id, reason)
+
+    async def cancel(self) -> None:
+        """Stop attempts in flight: each is counted, and is due again at the next start."""
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def media_fact(conn: Any) -> dict[str, Any]:
+    """``/healthz``: received files waiting to be fetched (retries included), and the
+    latest reason one had to wait (a Drive folder the account cannot write to, ...)."""
+    try:
+        pending, error = jobs.pending(conn), jobs.last_error(conn)
+    except sqlite3.OperationalError:  # the worker never ran here
+        return {}
+    return {"media_pending": pending, **({"media_last_error": error} if error else {})}
+
+
+if media_fact not in health.HEALTH_FACTS:
+    health.HEALTH_FACTS.append(media_fact)
+
+
+def _prepare(settings: Any) -> None:
+    conn = open_connection(settings.db_path)
+    try:
+        jobs.create_schema(conn)
+    finally:
+        conn.close()
+
+
+async def start(crm: Services) -> None:
+    """Called from ``before_serving``: runs the worker when a Graph API (Meta's or the
+    sandbox) is configured."""
+    from crm.media.store import media_store
+    from crm.whatsapp.graph import GraphClient
+
+    sending = crm.extras.get("sending")  # the sender's client and its connection pool
+    graph = getattr(sending, "graph", None)
+    own = graph is None
+    if own:
+        graph = GraphClient.from_settings(crm.settings, connections=CONCURRENCY)
+    if graph is None:
+        log.info("media worker: no WhatsApp account or sandbox configured; not started")
+        return
+    _prepare(crm.settings)
+    worker = MediaWorker(crm, graph, media_store(crm.settings))
+    loop = asyncio.get_running_loop()
+    crm.db.writer.add_listener(lambda _position: loop.call_soon_threadsafe(worker.wake.set))
+    crm.extras["media_worker"] = (worker, asyncio.create_task(worker.run()),
+                                  graph if own else None)
+
+
+async def stop(crm: Services) -> None:
+    found = crm.extras.pop("media_worker", None)
+    if found is None:
+        return
+    worker, task, own_graph = found
+    crm.stopping.set()
+    try:
+        await asyncio.wait_for(asyncio.shield(task), 5)
+    except (TimeoutError, asyncio.CancelledError):
+        task.cancel()
+    if own_graph is not None:
+        await own_graph.aclose()
