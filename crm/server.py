@@ -10,6 +10,7 @@ socket; each runs its own writer thread, and SQLite serialises their commits.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import signal
@@ -37,11 +38,25 @@ def hypercorn_config(host: str, port: int) -> Config:
     return config
 
 
+def tune_gc() -> None:
+    """Fewer and shorter full garbage collections, for the event loop's latency.
+
+    With a thousand event streams open, a full (generation 2) collection stops the loop
+    for 30-120 ms, and that was most of the streams' p99 delivery time (bench/stream.py,
+    measured with ``gc.callbacks``). Objects alive at start (modules, the app) are moved
+    out of every collection, and a full collection runs 10 times less often; young
+    cycles are still collected as usual.
+    """
+    gc.freeze()
+    gc.set_threshold(700, 10, 100)
+
+
 async def _serve(settings: Settings, config: Config, sockets: Sockets | None) -> None:
     from hypercorn.asyncio.run import worker_serve
     from hypercorn.utils import wrap_app
 
     app = create_app(settings)
+    tune_gc()
     signalled = asyncio.Event()
     loop = asyncio.get_running_loop()
     for name in ("SIGTERM", "SIGINT"):
