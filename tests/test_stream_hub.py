@@ -229,3 +229,11 @@ def test_a_lone_surrogate_is_escaped_not_fatal() -> None:
     frame = encode(recorded({"text": "bad \ud800 text"}))
     item = parse_block(frame[:-2], 0)
     assert json.loads(item.data)["data"]["text"] == "bad \ud800 text"
+
+
+def test_frames_never_carry_password_hashes() -> None:
+    frame = encode(recorded({"name": "ana", "password_hash": "$argon2id$secret", "admin": False},
+                            type_="agent.created"))
+    data = json.loads(parse_block(frame[:-2], 0).data)["data"]
+    assert data["password_hash"] == "[redacted]" and data["name"] == "ana"
+    assert b"argon2" not in frame

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from crm.auth.redact import visible_event
 from crm.events.model import RecordedEvent
 from crm.events.store import read_after
 
@@ -30,9 +31,11 @@ def _one_line(text: str) -> str:
 def encode(event: RecordedEvent) -> bytes:
     """``id: <position>``, ``event: <type>``, ``data: <the /api/events JSON>``.
 
-    JSON escapes CR and LF inside strings, so the data is always a single line.
+    JSON escapes CR and LF inside strings, so the data is always a single line. The same
+    bytes go to every agent, admins included, so secrets (password hashes) are left out
+    for everyone: no browser needs them, and admins can read them in /api/events.
     """
-    payload = event.as_json()
+    payload = visible_event(event.as_json(), None)
     try:
         data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     except UnicodeEncodeError:  # a lone surrogate in customer text: escape everything
