@@ -13,6 +13,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,7 +40,24 @@ def machine() -> str:
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
 
 
+def run_section(name: str) -> str:
+    """One section in a process of its own: each starts from a small, clean process, so
+    one section's memory (a million-event replay) cannot inflate the next one's figures
+    (a child forked from a large process reports the parent's peak RSS)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "section.md"  # a file, not stdout: servers may print there
+        done = subprocess.run([sys.executable, "-m", "bench", "--one", name, str(out)],
+                              cwd=ROOT)
+        if done.returncode != 0 or not out.exists():
+            raise SystemExit(f"bench {name} failed with exit code {done.returncode}")
+        return out.read_text()
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--one"]:
+        text = importlib.import_module(f"bench.{argv[1]}").run().strip()
+        Path(argv[2]).write_text(text)
+        return 0
     chosen = argv or list(SECTIONS)
     out = ROOT / "BENCHMARKS.md"
     existing: dict[str, str] = {}
@@ -47,8 +65,7 @@ def main(argv: list[str]) -> int:
         existing = _split(out.read_text())
     for name in chosen:
         print(f"== bench {name}", file=sys.stderr, flush=True)
-        module = importlib.import_module(f"bench.{name}")
-        existing[name] = module.run().strip()
+        existing[name] = run_section(name).strip()
     header = (
         "# Benchmarks\n\n"
         f"Produced by `make bench` (`python -m bench`) on {machine()}.\n"

@@ -150,3 +150,41 @@ def webhook_server(factory: pytest.TempPathFactory, name: str,
         yield server
     finally:
         server.stop()
+
+
+def post_raw(port: int, body: bytes, headers: dict[str, str],
+             timeout: float = 10.0) -> tuple[int, dict]:
+    """POST over a bare socket that reads the answer even if the server answers (and
+    closes) before the body is all sent, as it must for an oversized body. An HTTP client
+    that insists on writing the whole body first may instead see a reset: a race in the
+    test, not in the server."""
+    import socket
+
+    head = [f"POST {PATH} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    head += [f"{name}: {value}" for name, value in headers.items()]
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        try:
+            for start in range(0, len(body), 64 * 1024):
+                sock.sendall(body[start:start + 64 * 1024])
+        except OSError:
+            pass  # the server answered and closed early: read what it said
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except OSError:
+            pass
+    head_text, _, rest = received.partition(b"\r\n\r\n")
+    status = int(head_text.split(b" ", 2)[1])
+    lowered = head_text.lower()
+    if b"transfer-encoding: chunked" in lowered:
+        decoded = b""
+        while rest:
+            size_text, _, rest = rest.partition(b"\r\n")
+            size = int(size_text, 16)
+            if size == 0:
+                break
+            decoded, rest = decoded + rest[:size], rest[size + 2:]
+        rest = decoded
+    return status, json.loads(rest) if rest else {}

@@ -6,12 +6,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from pathlib import Path
 
 from crm.config import ConfigError, Settings
+from crm.secret_files import read_or_create
 
 FILE_NAME = "secret_key"
 MIN_LENGTH = 16
@@ -27,22 +25,7 @@ def secret_key(settings: Settings) -> str:
 
 
 def _stored_key(path: Path) -> str:
-    """Read the key, creating it first if needed. Safe when several processes race:
-    the key is written to a private temporary file and linked into place atomically."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_name(f".{FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            with contextlib.suppress(FileExistsError):  # another process won: use its key
-                os.link(scratch, path)
-        finally:
-            scratch.unlink(missing_ok=True)
-    key = path.read_text().strip()
+    key = read_or_create(path, 48)
     if len(key) < MIN_LENGTH:
         raise ConfigError(f"{path}: the stored secret key is too short; delete the file")
     return key

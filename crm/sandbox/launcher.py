@@ -17,13 +17,13 @@ import atexit
 import contextlib
 import json
 import os
-import secrets
 import select
 import subprocess
 import sys
 from pathlib import Path
 
 from crm.config import ConfigError, Settings
+from crm.secret_files import read_or_create
 
 SECRET_FILE = "sandbox_secret"
 STATE_FILE = "sandbox.json"
@@ -46,16 +46,7 @@ def stored_secret(data_dir: Path, create: bool = True) -> str | None:
     if not path.exists():
         if not create:
             return None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(32) + "\n")
-            with contextlib.suppress(FileExistsError):  # another process won: use its
-                os.link(scratch, path)
-        finally:
-            scratch.unlink(missing_ok=True)
+        read_or_create(path)
     _secrets[path] = path.read_text().strip()
     return _secrets[path]
 
