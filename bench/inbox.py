@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from typing import Any
 
 import httpx
 
+from bench.processes import free_port, stop, wait_ready
 from bench.stats import percentile, table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,12 +79,6 @@ PROBE = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def seed(db: Path, chats: int) -> float:
     """``chats`` conversations, one customer message each; returns seconds taken."""
     from crm.events import EventStore
@@ -126,29 +120,8 @@ def start_crm(data_dir: Path, port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-m", "crm.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=str(data_dir.parent), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"crm serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("crm serve did not answer within 30 s")
-        time.sleep(0.05)
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    wait_ready(f"http://127.0.0.1:{port}/healthz", process)
+    return process
 
 
 def static_ceiling_site(folder: Path) -> Path:
@@ -269,7 +242,7 @@ def run() -> str:
         data.mkdir()
         seconds = seed(data / "crm.db", CHATS)
         print(f"seeded {CHATS} chats in {seconds:.1f} s", file=sys.stderr)
-        port = _free_port()
+        port = free_port()
         process = start_crm(data, port)
         static = static_ceiling_site(Path(tmp) / "static")
         server = ThreadingHTTPServer(("127.0.0.1", 0),

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.processes import free_port, stop
 from bench.stats import percentile, table
 from crm.events import parse_time
 
@@ -42,22 +42,6 @@ PACED_RATE, PACED_SECONDS = 20, float(os.environ.get("CRM_BENCH_SEND_PACED_SECON
 LOAD_SECONDS = float(os.environ.get("CRM_BENCH_SEND_SECONDS", "10"))
 CLIENTS = 32
 PNID, WABA = "100000000000001", "200000000000002"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _phone(n: int) -> str:
@@ -71,7 +55,7 @@ def _start(data_dir: Path) -> tuple[subprocess.Popen, str, subprocess.Popen, str
         env={**os.environ, "CRM_SANDBOX_SECRET": SECRET})
     assert sandbox.stdout is not None
     sandbox_url = json.loads(sandbox.stdout.readline())["url"]
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "WHATSAPP_"))}
     env.update({"CRM_DATA_DIR": str(data_dir), "CRM_ADMIN_PASSWORD": "bench-admin-password",
                 "CRM_LOG_LEVEL": "warning", "CRM_SANDBOX": "off",
@@ -219,8 +203,8 @@ def run() -> str:
             posted = len(ids) / LOAD_SECONDS
             at_meta = httpx.get(f"{sandbox_url}/_sandbox/state").json()["messages"] - before
         finally:
-            _stop(server)
-            _stop(sandbox)
+            stop(server)
+            stop(sandbox)
 
     missing = len(started) + len(ids) - len(latencies) - len(done)
     rows = [

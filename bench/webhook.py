@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,8 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from bench.processes import free_port, stop, wait_ready
 from bench.stats import percentile, table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,12 +43,6 @@ TARGET_RATE, TARGET_RATIO, TARGET_P99_MS = 1000, 0.35, 100
 
 
 # -- the servers -----------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def serve_trivial(port: int) -> None:
     """A Quart app whose POST does nothing but read the body, under hypercorn."""
@@ -71,30 +63,6 @@ def serve_trivial(port: int) -> None:
         return "ok"
 
     asyncio.run(serve(app, hypercorn_config("127.0.0.1", port)))
-
-
-def _wait_ready(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server for {url} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # -- the load generator (runs in its own process) ------------------------------------
@@ -252,7 +220,7 @@ def _count_messages(db_path: Path) -> int:
 def run() -> str:
     with tempfile.TemporaryDirectory(prefix="crm-bench-webhook-") as tmp:
         data_dir = Path(tmp) / "data"
-        crm_port, trivial_port = _free_port(), _free_port()
+        crm_port, trivial_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("CRM_", "WHATSAPP_", "GOOGLE_"))}
         env.update(CRM_DATA_DIR=str(data_dir), WHATSAPP_APP_SECRET=SECRET,
@@ -265,8 +233,8 @@ def run() -> str:
             [sys.executable, "-m", "bench.webhook", "trivial", str(trivial_port)], cwd=ROOT,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _wait_ready(f"http://127.0.0.1:{crm_port}/healthz", crm)
-            _wait_ready(f"http://127.0.0.1:{trivial_port}/ready", trivial)
+            wait_ready(f"http://127.0.0.1:{crm_port}/healthz", crm)
+            wait_ready(f"http://127.0.0.1:{trivial_port}/ready", trivial)
             raws, hooks = [], []
             for r in range(ROUNDS):
                 raws.append(_load("closed", trivial_port, "/noop", f"raw{r}", SECONDS / ROUNDS))
@@ -278,8 +246,8 @@ def run() -> str:
             hook_paced = _load("paced", crm_port, "/webhook/whatsapp", "paced", PACED_RATE,
                                PACED_SECONDS)
         finally:
-            _stop(crm)
-            _stop(trivial)
+            stop(crm)
+            stop(trivial)
         acknowledged = hook["statuses"].get("200", 0) + hook_paced["statuses"].get("200", 0)
         in_log = _count_messages(data_dir / "crm.db")
     return _report(raw, hook, raw_paced, hook_paced, acknowledged, in_log)
