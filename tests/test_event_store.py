@@ -105,3 +105,19 @@ def test_non_ascii_data_round_trips(tmp_path: Path) -> None:
     (event,) = store.read_after(0)
     assert event.data["text"] == "Olá 👍 \u00e9\n\"quoted\""
     assert verify_chain(store.conn) == 1
+
+
+def test_a_group_commits_good_batches_beside_a_bad_one(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "crm.db")
+    bad = NewEvent(type="note.added", stream="chat:x", data={"not json": object()})
+    results = store.append_group([[received(wamid="g1")], [bad], [received(wamid="g1"),
+                                                                   received(wamid="g2")]])
+    assert results[0] == [1]
+    assert isinstance(results[1], TypeError)
+    assert results[2] == [1, 2]  # the repeated key answers with the first position
+    reused = received(wamid="g3")
+    clash = NewEvent(type="note.added", stream="chat:x", data={}, id=reused.id)
+    results = store.append_group([[reused], [clash], [received(wamid="g4")]])
+    assert results[0] == [3] and isinstance(results[1], sqlite3.IntegrityError)
+    assert results[2] == [4]
+    assert verify_chain(store.conn) == 4

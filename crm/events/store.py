@@ -133,38 +133,62 @@ class EventStore:
     ) -> list[list[int] | BaseException]:
         """Commit several independent batches in one transaction (one fsync).
 
-        Each batch is inserted in its own savepoint: a batch that fails is rolled back
-        alone and its exception returned in its place; the others still commit. The
-        projections then run once over everything the group recorded.
+        Every batch is prepared (hashed, deduplicated) in Python first and all rows go in
+        with one ``executemany``; the projections then run once over the whole group. A
+        batch that cannot be prepared fails alone, its exception returned in its place.
+        Should the database refuse the rows (say, a reused event id), the group is rolled
+        back and each batch retried in a transaction of its own, so one bad batch never
+        costs the others.
         """
+        if len(batches) > 1:
+            try:
+                return self._commit(batches, isolate=True)
+            except sqlite3.DatabaseError:
+                return [self._commit_alone(batch) for batch in batches]
+        return [self._commit_alone(batches[0])] if batches else []
+
+    def _commit_alone(self, batch: Sequence[NewEvent]) -> list[int] | BaseException:
+        try:
+            return self._commit([batch], isolate=False)[0]
+        except Exception as exc:
+            return exc
+
+    def _commit(self, batches: Sequence[Sequence[NewEvent]],
+                isolate: bool) -> list[list[int] | BaseException]:
         conn = self.conn
-        results: list[list[int] | BaseException] = []
-        everything: list[RecordedEvent] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
             head = conn.execute(
                 "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
             ).fetchone()
             position, prev = head if head else (0, GENESIS_HASH)
-            single = len(batches) == 1
+            known = self._known_keys(
+                [e.idempotency_key for batch in batches for e in batch if e.idempotency_key])
+            recorded_at = format_time(utcnow())
+            results: list[list[int] | BaseException] = []
+            rows: list[tuple] = []
+            everything: list[RecordedEvent] = []
             for batch in batches:
-                if not single:
-                    conn.execute("SAVEPOINT batch")
                 try:
-                    positions, recorded = self._insert(batch, position, prev)
+                    positions, recorded, batch_rows = _prepare(batch, position, prev, known,
+                                                               recorded_at)
                 except Exception as exc:
-                    if single:
+                    if not isolate:
                         raise
-                    conn.execute("ROLLBACK TO batch")
-                    conn.execute("RELEASE batch")
-                    results.append(_translate(exc))
+                    results.append(exc)
                     continue
-                if not single:
-                    conn.execute("RELEASE batch")
+                for event in recorded:
+                    if event.idempotency_key is not None:
+                        known[event.idempotency_key] = event.position
+                rows.extend(batch_rows)
                 if recorded:
                     position, prev = recorded[-1].position, recorded[-1].hash
                     everything.extend(recorded)
                 results.append(positions)
+            if rows:
+                conn.executemany(
+                    f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+                )
             if everything and self.on_append is not None:
                 self.on_append(everything, conn)
             conn.execute("COMMIT")
@@ -176,64 +200,6 @@ class EventStore:
                 raise
             raise translated from exc
         return results
-
-    def _insert(
-        self, batch: Sequence[NewEvent], position: int, prev: str
-    ) -> tuple[list[int], list[RecordedEvent]]:
-        conn = self.conn
-        recorded_at = format_time(utcnow())
-        known = self._known_keys([e.idempotency_key for e in batch if e.idempotency_key])
-        positions: list[int] = []
-        recorded: list[RecordedEvent] = []
-        rows = []
-        for event in batch:
-            key = event.idempotency_key
-            if key is not None and key in known:
-                positions.append(known[key])
-                continue
-            position += 1
-            occurred_at = format_time(event.occurred_at) if event.occurred_at else recorded_at
-            data_text = canonical_json(event.data)
-            digest = hash_with_data_text(
-                prev_hash=prev,
-                position=position,
-                id=event.id,
-                type=event.type,
-                stream=event.stream,
-                occurred_at=occurred_at,
-                recorded_at=recorded_at,
-                actor=event.actor,
-                idempotency_key=key,
-                data_text=data_text,
-            )
-            rows.append(
-                (position, event.id, event.type, event.stream, occurred_at, recorded_at,
-                 event.actor, key, data_text, prev, digest)
-            )
-            recorded.append(
-                RecordedEvent(
-                    position=position,
-                    id=event.id,
-                    type=event.type,
-                    stream=event.stream,
-                    occurred_at=occurred_at,
-                    recorded_at=recorded_at,
-                    actor=event.actor,
-                    idempotency_key=key,
-                    data=event.data,
-                    prev_hash=prev,
-                    hash=digest,
-                )
-            )
-            if key is not None:
-                known[key] = position
-            positions.append(position)
-            prev = digest
-        if rows:
-            conn.executemany(
-                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
-            )
-        return positions, recorded
 
     def _known_keys(self, keys: list[str]) -> dict[str, int]:
         """Positions of the idempotency keys already recorded, looked up in chunks."""
@@ -305,3 +271,43 @@ def _translate(exc: BaseException) -> BaseException:
     if isinstance(exc, sqlite3.IntegrityError) and "immutable" in str(exc):
         return ImmutableEventError(str(exc))
     return exc
+
+
+def _prepare(batch: Sequence[NewEvent], position: int, prev: str, known: dict[str, int],
+             recorded_at: str) -> tuple[list[int], list[RecordedEvent], list[tuple]]:
+    """Positions and hashes for a batch that follows ``position``/``prev``; pure Python.
+
+    An event whose idempotency key is already known (recorded, or earlier in the group
+    or the batch) is skipped and answered with that first position.
+    """
+    positions: list[int] = []
+    recorded: list[RecordedEvent] = []
+    rows: list[tuple] = []
+    seen: dict[str, int] = {}
+    for event in batch:
+        key = event.idempotency_key
+        if key is not None:
+            first = known.get(key, seen.get(key))
+            if first is not None:
+                positions.append(first)
+                continue
+        position += 1
+        occurred_at = format_time(event.occurred_at) if event.occurred_at else recorded_at
+        data_text = canonical_json(event.data)
+        digest = hash_with_data_text(
+            prev_hash=prev, position=position, id=event.id, type=event.type,
+            stream=event.stream, occurred_at=occurred_at, recorded_at=recorded_at,
+            actor=event.actor, idempotency_key=key, data_text=data_text,
+        )
+        recorded.append(RecordedEvent(
+            position=position, id=event.id, type=event.type, stream=event.stream,
+            occurred_at=occurred_at, recorded_at=recorded_at, actor=event.actor,
+            idempotency_key=key, data=event.data, prev_hash=prev, hash=digest,
+        ))
+        rows.append((position, event.id, event.type, event.stream, occurred_at, recorded_at,
+                     event.actor, key, data_text, prev, digest))
+        if key is not None:
+            seen[key] = position
+        positions.append(position)
+        prev = digest
+    return positions, recorded, rows

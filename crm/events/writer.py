@@ -9,6 +9,7 @@ connection, so no statement of theirs can slip into its transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -101,8 +102,14 @@ class GroupWriter:
             results = store.append_group([p.events for p in group])
         except BaseException as exc:  # noqa: BLE001 - every caller learns of it
             results = [exc] * len(group)
+        # One wake-up per event loop, not one per caller: 32 callers are one group.
+        by_loop: dict[asyncio.AbstractEventLoop, list] = {}
         for pending, result in zip(group, results, strict=True):
-            pending.loop.call_soon_threadsafe(_settle, pending.future, result)
+            by_loop.setdefault(pending.loop, []).append((pending.future, result))
+        for loop, settled in by_loop.items():
+            # A closed loop raises RuntimeError: nobody is waiting there any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle_all, settled)
         positions = [max(r) for r in results if isinstance(r, list) and r]
         if positions:
             self.last_position = max(self.last_position, *positions)
@@ -110,10 +117,12 @@ class GroupWriter:
                 listener(self.last_position)
 
 
-def _settle(future: asyncio.Future[list[int]], result: list[int] | BaseException) -> None:
-    if future.cancelled():
-        return
-    if isinstance(result, BaseException):
-        future.set_exception(result)
-    else:
-        future.set_result(result)
+def _settle_all(settled: list[tuple[asyncio.Future[list[int]], list[int] | BaseException]]
+                ) -> None:
+    for future, result in settled:
+        if future.cancelled():
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
