@@ -1,10 +1,11 @@
-"""What an agent may see of the log: admins everything, others no password hashes.
+"""What the log shows over HTTP: everything but password hashes.
 
 ``agent.created`` and ``agent.password_changed`` carry an argon2 hash; a weak password
-can be guessed offline from it, so only admins (who may export the log anyway) see
-it. Everyone else gets the event with ``password_hash`` replaced by ``REDACTED`` (its
-``hash`` no longer verifies for them, which only admins' audits need). Routes that
-show events (``/api/events``, the stream) pass each event through ``visible_event``.
+can be guessed offline from it. ``/api/events`` and the stream send every reader (admins
+too: the stream encodes each event once for everyone, and both must show the same shape)
+the event with ``password_hash`` replaced by ``REDACTED``; its ``hash`` then no longer
+verifies, which only audits need, and they use the admin-only export, which keeps all.
+``visible_event`` still takes the agent so a route could show admins more.
 """
 
 from __future__ import annotations
