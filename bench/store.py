@@ -227,4 +227,16 @@ def run() -> str:
         table(["what", "rate", "ratio"], replay_rows),
         f"### Reads with {replayed:,} events in the log ({len(chats_ms)} reads each)",
         table(["query", "p50 ms", "p99 ms"], read_rows),
+        "Targets: single appends at least 50% of the bare loop: "
+        f"{_verdict(single / bare1 >= 0.5)} ({single / bare1:.2f}); group commit several times "
+        f"the bare single-row loop: {concurrent / bare1:.1f}x; replay at least 50,000 events/s: "
+        f"{_verdict(replay_rate >= 50_000)} ({replay_rate:,.0f}/s); chat list and thread p99 "
+        f"under 10 ms: {_verdict(max(percentile(chats_ms, .99), percentile(thread_ms, .99)) < 10)}."
+        " Single appends pay for the projection rows in the same fsync'd commit (about 12 "
+        "pages written per event against the bare row's 3), and replay's end-to-end time "
+        "includes copying the rebuilt tables into the live file.",
     ])
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
