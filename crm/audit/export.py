@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from crm.audit.filters import Filters
-from crm.audit.progress import Update
 from crm.events.schema import EVENT_COLUMNS
 from crm.events.store import last_position
+from crm.progress import Update
 
 FORMATS = ("jsonl", "csv")
 PAGE = 2000

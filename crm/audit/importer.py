@@ -15,13 +15,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from crm.audit.progress import Update
 from crm.audit.verify import ExportFileError, Problem, read_export
 from crm.events import EventStore, RecordedEvent
 from crm.events.errors import ChainBrokenError
 from crm.events.hashing import GENESIS_HASH
+from crm.progress import Update
 from crm.projections import Projector, default_projector
-from crm.projections.replay import Progress, rebuild
+from crm.projections.replay import rebuild
 
 BATCH = 5000
 
@@ -42,7 +42,7 @@ class ImportResult:
 
 def import_export(source: str | Path, db_path: str | Path, *,
                   projector: Projector | None = None, progress: Update | None = None,
-                  replay_progress: Progress | None = None) -> ImportResult:
+                  replay_progress: Update | None = None) -> ImportResult:
     """Rebuild ``db_path`` (which must not exist yet) from a full JSONL export."""
     source, db_path = Path(source), Path(db_path)
     if not source.is_file():

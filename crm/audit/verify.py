@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crm.audit.progress import Update
 from crm.events.hashing import GENESIS_HASH, hash_of, hash_with_data_text
 from crm.events.schema import EVENT_COLUMNS
 from crm.events.store import last_position
+from crm.progress import Update
 
 PAGE = 5000
 

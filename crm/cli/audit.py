@@ -56,8 +56,8 @@ def _fail(message: str, code: int = 1) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from crm.audit.export import begin, write_export
     from crm.audit.filters import FilterError, make_filters
-    from crm.audit.progress import terminal_bar
     from crm.events.store import open_connection
+    from crm.progress import terminal_bar
 
     try:
         filters = make_filters(args.phone, args.type, args.since, args.until)
@@ -94,9 +94,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from crm.audit.progress import terminal_bar
     from crm.audit.verify import verify_database, verify_export
     from crm.events.store import open_connection
+    from crm.progress import terminal_bar
 
     if args.export is not None:
         if not args.export.is_file():
@@ -147,14 +147,13 @@ def run_backup(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from crm.audit.importer import ImportRefused, import_export
-    from crm.audit.progress import terminal_bar
-    from crm.projections.replay import terminal_progress
+    from crm.progress import terminal_bar
 
     settings = load_settings()
     try:
         result = import_export(args.file, settings.db_path,
                                progress=terminal_bar("import", "MB", 10**6),
-                               replay_progress=terminal_progress("replay"))
+                               replay_progress=terminal_bar("replay"))
     except ImportRefused as exc:
         hint = (" (crm import takes a full, unaltered export: check one with "
                 "crm verify --export FILE --full)") if exc.problem else ""

@@ -17,14 +17,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from crm.api.app import prepare_database
+    from crm.progress import terminal_bar
     from crm.projections import default_projector
-    from crm.projections.replay import check, rebuild, terminal_progress
+    from crm.projections.replay import check, rebuild
 
     settings = load_settings()
     prepare_database(settings)
     projector = default_projector()
     if args.check:
-        result = check(settings.db_path, projector, terminal_progress("check"))
+        result = check(settings.db_path, projector, terminal_bar("check"))
         if result.identical:
             print(f"projections match the log up to position {result.position}")
             return 0
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
             for line in lines:
                 print(f"  {table}: {line}")
         return 1
-    count = rebuild(settings.db_path, projector, terminal_progress("replay"))
+    count = rebuild(settings.db_path, projector, terminal_bar("replay"))
     print(f"replayed {count} events into {len(projector.projections)} projections",
           file=sys.stderr)
     return 0

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import sys
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm.events.store import open_connection, read_after
+from crm.progress import Update
 from crm.projections.base import Projector
-
-Progress = Callable[[int, int, float], None]
 
 PAGE = 5000
 COPY_CHUNK = 100_000
@@ -35,24 +31,6 @@ class CheckResult:
     @property
     def identical(self) -> bool:
         return not self.differences
-
-
-def terminal_progress(label: str) -> Progress | None:
-    """A one-line progress bar with events per second, only on a terminal."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int, elapsed: float) -> None:
-        rate = done / elapsed if elapsed > 0 else 0.0
-        width = 30
-        filled = int(width * done / total) if total else width
-        bar = "#" * filled + "-" * (width - filled)
-        sys.stderr.write(f"\r{label} [{bar}] {done}/{total} events, {rate:,.0f} events/s")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show
 
 
 def _scratch(db_path: Path, projector: Projector) -> tuple[sqlite3.Connection, Path]:
@@ -75,14 +53,12 @@ def _scratch(db_path: Path, projector: Projector) -> tuple[sqlite3.Connection, P
 
 
 def _fold(conn: sqlite3.Connection, projector: Projector, upto: int | None,
-          progress: Progress | None) -> int:
+          progress: Update | None) -> int:
     """Apply every event (up to ``upto``) to the scratch tables; returns the last position."""
     total = upto if upto is not None else (
         conn.execute("SELECT max(position) FROM log.events").fetchone()[0] or 0)
-    started = time.perf_counter()
     position = 0
     done = 0
-    last_report = 0.0
     while True:
         events = read_after(conn, position, PAGE, schema="log")
         if upto is not None:
@@ -92,19 +68,17 @@ def _fold(conn: sqlite3.Connection, projector: Projector, upto: int | None,
         projector.apply(events, conn)
         position = events[-1].position
         done += len(events)
-        now = time.perf_counter()
-        if progress and now - last_report > 0.2:
-            progress(done, max(total, done), now - started)
-            last_report = now
+        if progress:  # the bar throttles its own drawing
+            progress(done, max(total, done))
         if len(events) < PAGE:
             break
     if progress:
-        progress(done, max(total, done), time.perf_counter() - started)
+        progress(done, max(total, done))
     return position
 
 
 def rebuild(db_path: str | Path, projector: Projector,
-            progress: Progress | None = None) -> int:
+            progress: Update | None = None) -> int:
     """Rebuild every projection and swap it in atomically; returns the events replayed."""
     db_path = Path(db_path)
     scratch, scratch_path = _scratch(db_path, projector)
@@ -196,7 +170,7 @@ def _swap(db_path: Path, scratch_path: Path, projector: Projector, built_to: int
 
 
 def check(db_path: str | Path, projector: Projector,
-          progress: Progress | None = None, max_rows: int = 20) -> CheckResult:
+          progress: Update | None = None, max_rows: int = 20) -> CheckResult:
     """Rebuild into scratch tables and compare them row by row with the live ones,
     all inside one snapshot of the live database."""
     db_path = Path(db_path)
