@@ -113,7 +113,8 @@ def on_received(event: RecordedEvent, db: sqlite3.Connection) -> None:
         "VALUES (?, ?, ?, 'in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)",
         (event.id, data["wamid"], data["phone"], kind, data.get("text"), data.get("caption"),
          _dumps(_inbound_media(data.get("media"))), event.occurred_at, _ms(event.occurred_at),
-         _id_for_wamid(db, data.get("reply_to_wamid")), _dumps(extra) or "{}", event.position),
+         _id_for_wamid(db, data.get("reply_to_wamid")), _dumps(extra) if extra else "{}",
+         event.position),
     )
     _release(db, data["wamid"])
 

@@ -20,7 +20,7 @@ from crm.progress import Update
 from crm.projections.base import Projector
 
 PAGE = 5000
-COPY_CHUNK = 100_000
+COPY_CHUNK = 250_000
 
 
 @dataclass
@@ -117,6 +117,7 @@ def _swap(db_path: Path, scratch_path: Path, projector: Projector, built_to: int
         projector.create_schema(live)
         live.execute("ATTACH DATABASE ? AS rb", (str(scratch_path),))
         live.execute("PRAGMA synchronous=NORMAL")
+        live.execute("PRAGMA cache_size=-65536")
         tables = projector.tables
         ddl = dict(live.execute(
             "SELECT name, sql FROM rb.sqlite_master WHERE type = 'table'").fetchall())
@@ -129,17 +130,14 @@ def _swap(db_path: Path, scratch_path: Path, projector: Projector, built_to: int
             new = f"{table}__new"
             live.execute(f"DROP TABLE IF EXISTS main.{new}")
             live.execute(_CREATE_TABLE.sub(f'CREATE TABLE main."{new}"', ddl[table], count=1))
-            last = 0
-            while True:  # chunks: the server's writer is never held up for long
+            top = live.execute(f"SELECT max(rowid) FROM rb.{table}").fetchone()[0] or 0
+            # Chunks, so the server's writer is never held up for long; large ones,
+            # because every commit rewrites the pages of the random-keyed unique indexes.
+            for low in range(0, top, COPY_CHUNK):
                 live.execute("BEGIN IMMEDIATE")
-                rows = live.execute(
-                    f"INSERT INTO main.{new} SELECT * FROM rb.{table} WHERE rowid > ? "
-                    f"ORDER BY rowid LIMIT {COPY_CHUNK} RETURNING rowid", (last,)
-                ).fetchall()
+                live.execute(f"INSERT INTO main.{new} SELECT * FROM rb.{table} "
+                             "WHERE rowid > ? AND rowid <= ?", (low, low + COPY_CHUNK))
                 live.execute("COMMIT")
-                if len(rows) < COPY_CHUNK:
-                    break
-                last = max(r[0] for r in rows)
         for (sql,) in indexes:
             # Index names are unique per database: the new generation gets its own.
             live.execute(_CREATE_INDEX.sub(
