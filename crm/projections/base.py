@@ -34,6 +34,9 @@ class Projection:
     schema: str
     tables: tuple[str, ...]
     handlers: dict[str, Handler] = field(default_factory=dict)
+    #: Replay folds each group in a process of its own. Handlers that read another
+    #: projection's tables must share its group (chats reads customers).
+    replay_group: int = 0
 
 
 class Projector:

@@ -275,7 +275,8 @@ HANDLERS = {
 }
 
 PROJECTION = Projection(
-    name="messages", schema=SCHEMA, tables=("messages", "pending_by_wamid"), handlers=HANDLERS
+    name="messages", schema=SCHEMA, tables=("messages", "pending_by_wamid"), handlers=HANDLERS,
+    replay_group=1,  # the heaviest: folded beside all the others during replay
 )
 
 # -- reading --------------------------------------------------------------------------

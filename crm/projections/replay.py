@@ -9,18 +9,22 @@ readers see the old tables or the new ones, never a mix.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import sqlite3
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crm.events.store import open_connection, read_after
+from crm.events.store import last_position, open_connection, read_after
 from crm.progress import Update
 from crm.projections.base import Projector
 
 PAGE = 5000
 COPY_CHUNK = 250_000
+#: Below this many events a second process costs more than it saves.
+PARALLEL_FROM = 50_000
 
 
 @dataclass
@@ -77,22 +81,81 @@ def _fold(conn: sqlite3.Connection, projector: Projector, upto: int | None,
     return position
 
 
-def rebuild(db_path: str | Path, projector: Projector,
-            progress: Update | None = None) -> int:
-    """Rebuild every projection and swap it in atomically; returns the events replayed."""
+def rebuild(db_path: str | Path, projector: Projector, progress: Update | None = None,
+            *, parallel_from: int = PARALLEL_FROM) -> int:
+    """Rebuild every projection and swap it in atomically; returns the events replayed.
+
+    From ``parallel_from`` events on, each replay group (``Projection.replay_group``)
+    folds in a process of its own, so the two cores share the work.
+    """
     db_path = Path(db_path)
-    scratch, scratch_path = _scratch(db_path, projector)
+    upto = _head(db_path)
+    groups = _groups(projector) if upto >= parallel_from else [projector]
+    paths: list[Path] = []
+    try:
+        if len(groups) == 1:
+            paths.append(_build(db_path, projector, upto, progress))
+        else:
+            context = multiprocessing.get_context("spawn")  # no inherited threads or locks
+            with ProcessPoolExecutor(len(groups), mp_context=context) as pool:
+                futures = [
+                    pool.submit(_build_group, str(db_path), [p.name for p in group.projections],
+                                upto, progress is not None and index == 0)
+                    for index, group in enumerate(groups)
+                ]
+                paths.extend(Path(f.result()) for f in futures)
+        _swap(db_path, list(zip(paths, groups, strict=True)), projector, upto)
+        return upto
+    finally:
+        for path in paths:
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _head(db_path: Path) -> int:
+    conn = open_connection(db_path, readonly=True)
+    try:
+        return last_position(conn)
+    finally:
+        conn.close()
+
+
+def _groups(projector: Projector) -> list[Projector]:
+    """The projector split by replay group, heaviest (highest group number) first; one
+    group only when the projections are not all registered ones (a worker process
+    rebuilds its group from the registry by name)."""
+    from crm.projections import PROJECTIONS
+
+    registered = {p.name: p for p in PROJECTIONS}
+    if any(registered.get(p.name) is not p for p in projector.projections):
+        return [projector]
+    numbers = sorted({p.replay_group for p in projector.projections}, reverse=True)
+    return [Projector([p for p in projector.projections if p.replay_group == n])
+            for n in numbers]
+
+
+def _build(db_path: Path, projector: Projector, upto: int,
+           progress: Update | None) -> Path:
+    """Fold the log up to ``upto`` into a new scratch file; returns its path."""
+    scratch, path = _scratch(db_path, projector)
     try:
         scratch.execute("BEGIN")
-        built_to = _fold(scratch, projector, None, progress)
+        _fold(scratch, projector, upto, progress)
         scratch.execute("COMMIT")
         scratch.execute("DETACH DATABASE log")
-        scratch.close()
-        _swap(db_path, scratch_path, projector, built_to)
-        return built_to
     finally:
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(f"{scratch_path}{suffix}").unlink(missing_ok=True)
+        scratch.close()
+    return path
+
+
+def _build_group(db_path: str, names: list[str], upto: int, show_progress: bool) -> str:
+    """``_build`` in a worker process, for the registered projections named."""
+    from crm.progress import terminal_bar
+    from crm.projections import PROJECTIONS
+
+    projector = Projector([p for p in PROJECTIONS if p.name in names])
+    progress = terminal_bar("replay") if show_progress else None
+    return str(_build(Path(db_path), projector, upto, progress))
 
 
 _CREATE_TABLE = re.compile(r'^CREATE TABLE\s+(IF NOT EXISTS\s+)?"?(\w+)"?', re.IGNORECASE)
@@ -103,7 +166,8 @@ _CREATE_INDEX = re.compile(
     re.IGNORECASE)
 
 
-def _swap(db_path: Path, scratch_path: Path, projector: Projector, built_to: int) -> None:
+def _swap(db_path: Path, builds: list[tuple[Path, Projector]], projector: Projector,
+          built_to: int) -> None:
     """Copy the rebuilt tables in as ``<table>__new`` and swap them in atomically.
 
     The bulk copy and the index builds run in their own transactions, at
@@ -115,29 +179,21 @@ def _swap(db_path: Path, scratch_path: Path, projector: Projector, built_to: int
     generation = uuid.uuid4().hex[:8]
     try:
         projector.create_schema(live)
-        live.execute("ATTACH DATABASE ? AS rb", (str(scratch_path),))
         live.execute("PRAGMA synchronous=NORMAL")
         live.execute("PRAGMA cache_size=-65536")
         tables = projector.tables
-        ddl = dict(live.execute(
-            "SELECT name, sql FROM rb.sqlite_master WHERE type = 'table'").fetchall())
         marks = ",".join("?" * len(tables))
         indexes = live.execute(
             "SELECT sql FROM main.sqlite_master WHERE type = 'index' "
             f"AND sql IS NOT NULL AND tbl_name IN ({marks})", tables,
         ).fetchall()
-        for table in tables:
-            new = f"{table}__new"
-            live.execute(f"DROP TABLE IF EXISTS main.{new}")
-            live.execute(_CREATE_TABLE.sub(f'CREATE TABLE main."{new}"', ddl[table], count=1))
-            top = live.execute(f"SELECT max(rowid) FROM rb.{table}").fetchone()[0] or 0
-            # Chunks, so the server's writer is never held up for long; large ones,
-            # because every commit rewrites the pages of the random-keyed unique indexes.
-            for low in range(0, top, COPY_CHUNK):
-                live.execute("BEGIN IMMEDIATE")
-                live.execute(f"INSERT INTO main.{new} SELECT * FROM rb.{table} "
-                             "WHERE rowid > ? AND rowid <= ?", (low, low + COPY_CHUNK))
-                live.execute("COMMIT")
+        for scratch_path, group in builds:
+            live.execute("ATTACH DATABASE ? AS rb", (str(scratch_path),))
+            ddl = dict(live.execute(
+                "SELECT name, sql FROM rb.sqlite_master WHERE type = 'table'").fetchall())
+            for table in group.tables:
+                _copy(live, table, ddl[table])
+            live.execute("DETACH DATABASE rb")
         for (sql,) in indexes:
             # Index names are unique per database: the new generation gets its own.
             live.execute(_CREATE_INDEX.sub(
@@ -162,9 +218,23 @@ def _swap(db_path: Path, scratch_path: Path, projector: Projector, built_to: int
         except BaseException:
             live.execute("ROLLBACK")
             raise
-        live.execute("DETACH DATABASE rb")
     finally:
         live.close()
+
+
+def _copy(live: sqlite3.Connection, table: str, ddl: str) -> None:
+    """Copy ``rb.<table>`` into a fresh ``main.<table>__new``, in rowid ranges: chunks,
+    so the server's writer is never held up for long; large ones, because every commit
+    rewrites the pages of the random-keyed unique indexes."""
+    new = f"{table}__new"
+    live.execute(f"DROP TABLE IF EXISTS main.{new}")
+    live.execute(_CREATE_TABLE.sub(f'CREATE TABLE main."{new}"', ddl, count=1))
+    top = live.execute(f"SELECT max(rowid) FROM rb.{table}").fetchone()[0] or 0
+    for low in range(0, top, COPY_CHUNK):
+        live.execute("BEGIN IMMEDIATE")
+        live.execute(f"INSERT INTO main.{new} SELECT * FROM rb.{table} "
+                     "WHERE rowid > ? AND rowid <= ?", (low, low + COPY_CHUNK))
+        live.execute("COMMIT")
 
 
 def check(db_path: str | Path, projector: Projector,
