@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from quart import Blueprint, request
 
 from crm.api.errors import BadRequest, NotFound
@@ -45,8 +47,6 @@ def _cursor(name: str, pattern: str) -> str | None:
     raw = request.args.get(name) or None
     if raw is None:
         return None
-    import re
-
     if not re.fullmatch(pattern, raw):
         raise BadRequest(f"{name} is not a cursor this API gave out", code="bad_parameter")
     return raw
