@@ -16,8 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from crm.events.hashing import GENESIS_HASH
-from crm.events.store import open_connection
+from crm.events.store import chain_head, open_connection
 
 
 class BackupError(Exception):
@@ -51,8 +50,7 @@ def backup(db_path: str | Path, dest: str | Path, *, force: bool = False) -> Bac
         target = sqlite3.connect(str(partial), isolation_level=None)
         try:
             source.backup(target)
-            head = target.execute(
-                "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
+            events, head_hash = chain_head(target)
         finally:
             target.close()
         _fsync(partial)
@@ -63,7 +61,6 @@ def backup(db_path: str | Path, dest: str | Path, *, force: bool = False) -> Bac
         raise
     finally:
         source.close()
-    events, head_hash = head if head else (0, GENESIS_HASH)
     return BackupResult(path=dest, events=events, head_hash=head_hash,
                         bytes=dest.stat().st_size, seconds=time.perf_counter() - started)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from crm.audit.verify import ExportFileError, Problem, read_export
 from crm.events import EventStore, RecordedEvent
 from crm.events.errors import ChainBrokenError
-from crm.events.hashing import GENESIS_HASH
+from crm.events.store import chain_head
 from crm.progress import Update
 from crm.projections import Projector, default_projector
 from crm.projections.replay import rebuild
@@ -74,7 +74,7 @@ def _load(source: Path, scratch: Path, projector: Projector,
         projector.create_schema(store.conn)
         batch: list[RecordedEvent] = []
         lines: dict[int, int] = {}
-        count, head = 0, GENESIS_HASH
+        count = 0
         try:
             for number, value in read_export(source, progress):
                 event = RecordedEvent(**value)
@@ -88,9 +88,7 @@ def _load(source: Path, scratch: Path, projector: Projector,
         except ExportFileError as exc:
             raise ImportRefused(f"the export does not verify at {exc.problem}",
                                 exc.problem) from None
-        head = store.conn.execute(
-            "SELECT hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
-        return count, head[0] if head else GENESIS_HASH
+        return count, chain_head(store.conn)[1]
     finally:
         store.close()
 

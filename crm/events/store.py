@@ -97,6 +97,13 @@ def read_stream(
     return [row_to_event(r) for r in rows]
 
 
+def chain_head(conn: sqlite3.Connection) -> tuple[int, str]:
+    """The last position and its hash: where the next event links on."""
+    head = conn.execute(
+        "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
+    return (head[0], head[1]) if head else (0, GENESIS_HASH)
+
+
 def last_position(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT max(position) FROM events").fetchone()
     return row[0] or 0
@@ -158,10 +165,7 @@ class EventStore:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            head = conn.execute(
-                "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
-            ).fetchone()
-            position, prev = head if head else (0, GENESIS_HASH)
+            position, prev = chain_head(conn)
             known = self._known_keys(
                 [e.idempotency_key for batch in batches for e in batch if e.idempotency_key])
             recorded_at = format_time(utcnow())
@@ -225,10 +229,7 @@ class EventStore:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            head = conn.execute(
-                "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
-            ).fetchone()
-            position, prev = head if head else (0, GENESIS_HASH)
+            position, prev = chain_head(conn)
             rows = []
             for event in events:
                 if event.position != position + 1:
