@@ -101,7 +101,7 @@ def seed(db: Path, chats: int) -> float:
                     profile_name=f"Customer {i:05d}",
                 ).new(chat_stream(phone), actor="meta", idempotency_key=f"wa:wamid.inbox.{i}",
                       occurred_at=_utc(now - (chats - i))))
-            store.append(batch)
+            store.record(batch)
     finally:
         store.close()
     return time.perf_counter() - started

@@ -110,7 +110,7 @@ async def api_single(path: Path, n: int) -> float:
     events = [message(i) for i in range(n)]
     started = time.perf_counter()
     for event in events:
-        await db.append([event])
+        await db.record([event])
     rate = n / (time.perf_counter() - started)
     db.close()
     return rate
@@ -122,7 +122,7 @@ async def api_concurrent(path: Path, n: int, callers: int) -> float:
 
     async def caller(k: int) -> None:
         for event in events[k::callers]:
-            await db.append([event])
+            await db.record([event])
 
     started = time.perf_counter()
     await asyncio.gather(*(caller(k) for k in range(callers)))
@@ -136,7 +136,7 @@ async def api_batches(path: Path, batches: int, size: int) -> float:
     groups = [[message(b * size + i) for i in range(size)] for b in range(batches)]
     started = time.perf_counter()
     for group in groups:
-        await db.append(group)
+        await db.record(group)
     rate = batches * size / (time.perf_counter() - started)
     db.close()
     return rate
@@ -154,7 +154,7 @@ def big_log() -> Path:
     projector.create_schema(store.conn)
     store.conn.execute("PRAGMA synchronous=OFF")
     for start in range(0, REPLAY_EVENTS, 5000):
-        store.append([message(i) for i in range(start, min(REPLAY_EVENTS, start + 5000))])
+        store.record([message(i) for i in range(start, min(REPLAY_EVENTS, start + 5000))])
     store.close()
     partial.rename(BIG_DB)
     for suffix in ("-wal", "-shm"):

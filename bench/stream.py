@@ -152,7 +152,7 @@ def paced(rate: int, seconds: float, one: Callable[[], None]) -> int:
 
 def store_sender(store: EventStore) -> Send:
     def one() -> None:
-        store.append([NewEvent(type="bench.tick", stream="bench",
+        store.record([NewEvent(type="bench.tick", stream="bench",
                                data={"text": f"bench {time.time()}"})])
 
     return lambda rate, seconds: paced(rate, seconds, one)

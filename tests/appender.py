@@ -22,7 +22,7 @@ def main(db: str, tag: str, batches: int, size: int) -> None:
             received(phone=f"{tag}{i % 7}", text=f"{tag}-{b}-{i}", wamid=f"{tag}.{b}.{i}")
             for i in range(size)
         ]
-        positions = store.append(events)
+        positions = store.record(events)
         print(" ".join(map(str, positions)), flush=True)
     store.close()
 

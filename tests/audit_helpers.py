@@ -33,27 +33,27 @@ def seed(db: Path) -> int:
     """Two conversations with every kind of message event; returns the last position."""
     store = open_store(db)
     try:
-        store.append([received(ALICE, "hello 😀", wamid="w.a1", name="Zoë Ünal")])
-        store.append([received(ALICE, text, wamid=f"w.risk{i}",
+        store.record([received(ALICE, "hello 😀", wamid="w.a1", name="Zoë Ünal")])
+        store.record([received(ALICE, text, wamid=f"w.risk{i}",
                                at=BASE_TIME + timedelta(minutes=i + 1))
                       for i, text in enumerate(RISKY_TEXTS)])
-        store.append([received(ALICE, wamid="w.img", kind="image", caption="the invoice",
+        store.record([received(ALICE, wamid="w.img", kind="image", caption="the invoice",
                                media={"id": "MEDIA1", "mime_type": "image/jpeg"},
                                at=BASE_TIME + timedelta(hours=1))])
-        store.append([queued("m1", ALICE, text="thanks, on it"), sent("m1", "w.out1", ALICE),
+        store.record([queued("m1", ALICE, text="thanks, on it"), sent("m1", "w.out1", ALICE),
                       status("w.out1", "delivered", ALICE), status("w.out1", "read", ALICE)])
-        store.append([received(ALICE, wamid="w.react", kind="reaction",
+        store.record([received(ALICE, wamid="w.react", kind="reaction",
                                reaction={"message_id": "w.out1", "emoji": "👍"})])
-        store.append([received(BOB, "hallo", wamid="w.b1", name="Bob",
+        store.record([received(BOB, "hallo", wamid="w.b1", name="Bob",
                                at=BASE_TIME + timedelta(days=1))])
-        store.append([queued("m2", BOB, text="=cmd|' /C calc'!A0", agent="ben"),
+        store.record([queued("m2", BOB, text="=cmd|' /C calc'!A0", agent="ben"),
                       failed("m2", BOB), read(ALICE)])
         # A type this version does not know, with values JSON makes hard to keep exact.
-        store.append([NewEvent(type="custom.note", stream="misc",
+        store.record([NewEvent(type="custom.note", stream="misc",
                                data={"f": 1.5, "small": 1e-7, "big": 10 ** 20,
                                      "s": "ü\u2028\"\\", "nested": {"b": [1, None, True]}},
                                occurred_at=BASE_TIME + timedelta(days=2))])
-        store.append([received(BOB, "later", wamid="w.b2", at=BASE_TIME + timedelta(days=3))])
+        store.record([received(BOB, "later", wamid="w.b2", at=BASE_TIME + timedelta(days=3))])
         return store.last_position()
     finally:
         store.close()

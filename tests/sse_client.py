@@ -223,7 +223,7 @@ class Appender:
         positions = []
         for i in range(count):
             data = {"tag": tag, "i": i, "pad": "x" * size}
-            positions += self.store.append([NewEvent(type="test.stream", stream=f"test:{tag}",
+            positions += self.store.record([NewEvent(type="test.stream", stream=f"test:{tag}",
                                                      data=data)])
         return positions
 

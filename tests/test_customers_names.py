@@ -39,21 +39,21 @@ def name_of(store: EventStore, phone: str) -> str:
 def test_name_comes_from_the_sheet_whichever_arrives_first(tmp_path: Path) -> None:
     db = tmp_path / "crm.db"
     store = open_store(db)
-    store.append([customer("85211111111", "Ana Lima", City="Hong Kong")])
-    store.append([received("85211111111", name="ana 🌸")])        # customer first
-    store.append([received("85222222222", name="Bo")])               # chat first
+    store.record([customer("85211111111", "Ana Lima", City="Hong Kong")])
+    store.record([received("85211111111", name="ana 🌸")])        # customer first
+    store.record([received("85222222222", name="Bo")])               # chat first
     assert (name_of(store, "85211111111"), name_of(store, "85222222222")) == ("Ana Lima", "Bo")
-    store.append([customer("85222222222", "Bo Chan")])
+    store.record([customer("85222222222", "Bo Chan")])
     assert name_of(store, "85222222222") == "Bo Chan"
-    store.append([customer("85211111111", "Ana Lima-Sousa")])           # renamed in the sheet
-    store.append([received("85211111111", name="ana 🌸")])
+    store.record([customer("85211111111", "Ana Lima-Sousa")])           # renamed in the sheet
+    store.record([received("85211111111", name="ana 🌸")])
     assert name_of(store, "85211111111") == "Ana Lima-Sousa"
     assert get_chat(store.conn, "85211111111")["profile_name"] == "ana 🌸"
-    store.append([customer("85222222222", None, Note="name cleared")])  # back to WhatsApp's
+    store.record([customer("85222222222", None, Note="name cleared")])  # back to WhatsApp's
     assert name_of(store, "85222222222") == "Bo"
-    store.append([customer("85233333333", "Cy"), queued("m1", phone="85233333333")])
+    store.record([customer("85233333333", "Cy"), queued("m1", phone="85233333333")])
     assert name_of(store, "85233333333") == "Cy"                      # we wrote first
-    store.append([queued("m2", phone="85244444444")])
+    store.record([queued("m2", phone="85244444444")])
     assert name_of(store, "85244444444") == "85244444444"             # nobody named it
     store.close()
 
@@ -100,7 +100,7 @@ def test_server_syncs_the_sheet_and_shows_names_and_attributes(tmp_path: Path,
         server = start_server(data_dir, env=env)
         try:
             store = open_store(server.db_path)
-            store.append([received("85291234567", name="ana"), received("85260000000",
+            store.record([received("85291234567", name="ana"), received("85260000000",
                                                                        name="Zed")])
             store.close()
             with server.client(headers=admin_headers(server)) as http:

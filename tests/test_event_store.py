@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crm.events import EventStore, NewEvent
+from crm.events import DuplicateEventError, EventStore, NewEvent
 from crm.events.hashing import GENESIS_HASH, hash_of
 from crm.events.store import iter_after
 from crm.projections import default_projector
@@ -34,8 +34,8 @@ def verify_chain(conn: sqlite3.Connection) -> int:
 
 def test_positions_increase_and_chain_verifies(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
-    first = store.append([received(text="a"), received(text="b")])
-    second = store.append([received(text="c")])
+    first = store.record([received(text="a"), received(text="b")])
+    second = store.record([received(text="c")])
     assert first == [1, 2] and second == [3]
     events = store.read_after(0)
     assert [e.position for e in events] == [1, 2, 3]
@@ -50,28 +50,28 @@ def test_positions_increase_and_chain_verifies(tmp_path: Path) -> None:
 def test_repeated_idempotency_key_appends_nothing(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
     event = received(wamid="wamid.same")
-    assert store.append([event]) == [1]
+    assert store.record([event]) == [1]
     again = received(wamid="wamid.same", text="different text, same wamid")
-    assert store.append([again]) == [1]
-    mixed = store.append([received(wamid="wamid.new"), again, received(wamid="wamid.new")])
+    assert store.record([again]) == [1]
+    mixed = store.record([received(wamid="wamid.new"), again, received(wamid="wamid.new")])
     assert mixed == [2, 1, 2]
     assert store.last_position() == 2
 
 
 def test_batch_is_all_or_nothing(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
-    store.append([received()])
+    store.record([received()])
     broken = NewEvent(type="note.added", stream="chat:x", data={"not json": object()})
     with pytest.raises(TypeError):
-        store.append([received(text="lost with the batch"), broken])
+        store.record([received(text="lost with the batch"), broken])
     assert store.last_position() == 1
-    assert store.append([received()]) == [2]  # no gap left behind
+    assert store.record([received()]) == [2]  # no gap left behind
     assert verify_chain(store.conn) == 2
 
 
 def test_update_and_delete_fail_in_the_database(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
-    store.append([received()])
+    store.record([received()])
     raw = sqlite3.connect(tmp_path / "crm.db")
     with pytest.raises(sqlite3.IntegrityError, match="immutable"):
         raw.execute("UPDATE events SET data = '{}' WHERE position = 1")
@@ -84,7 +84,7 @@ def test_update_and_delete_fail_in_the_database(tmp_path: Path) -> None:
 def test_unknown_event_type_is_kept_and_read(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
     future = NewEvent(type="ticket.escalated", stream="chat:1", data={"level": 3})
-    store.append([future, received()])
+    store.record([future, received()])
     events = store.read_after(0)
     assert events[0].type == "ticket.escalated"
     assert events[0].data == {"level": 3}
@@ -95,13 +95,13 @@ def test_unknown_event_type_is_kept_and_read(tmp_path: Path) -> None:
 
 def test_read_stream_returns_one_conversation(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
-    store.append([received(phone="111"), received(phone="222"), status("w", "sent", "111")])
+    store.record([received(phone="111"), received(phone="222"), status("w", "sent", "111")])
     assert [e.position for e in store.read_stream("chat:111")] == [1, 3]
 
 
 def test_non_ascii_data_round_trips(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
-    store.append([received(text="Olá 👍 \u00e9\n\"quoted\"")])
+    store.record([received(text="Olá 👍 \u00e9\n\"quoted\"")])
     (event,) = store.read_after(0)
     assert event.data["text"] == "Olá 👍 \u00e9\n\"quoted\""
     assert verify_chain(store.conn) == 1
@@ -110,14 +110,14 @@ def test_non_ascii_data_round_trips(tmp_path: Path) -> None:
 def test_a_group_commits_good_batches_beside_a_bad_one(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
     bad = NewEvent(type="note.added", stream="chat:x", data={"not json": object()})
-    results = store.append_group([[received(wamid="g1")], [bad], [received(wamid="g1"),
+    results = store.append([[received(wamid="g1")], [bad], [received(wamid="g1"),
                                                                    received(wamid="g2")]])
     assert results[0] == [1]
-    assert isinstance(results[1], TypeError)
+    assert isinstance(results[1].error, TypeError)
     assert results[2] == [1, 2]  # the repeated key answers with the first position
     reused = received(wamid="g3")
     clash = NewEvent(type="note.added", stream="chat:x", data={}, id=reused.id)
-    results = store.append_group([[reused], [clash], [received(wamid="g4")]])
-    assert results[0] == [3] and isinstance(results[1], sqlite3.IntegrityError)
+    results = store.append([[reused], [clash], [received(wamid="g4")]])
+    assert results[0] == [3] and isinstance(results[1].error, DuplicateEventError)
     assert results[2] == [4]
     assert verify_chain(store.conn) == 4

@@ -34,16 +34,16 @@ def test_thread_media_links_to_our_copy_or_says_why_not(tmp_path: Path) -> None:
         "id": "M1", "mime_type": "image/jpeg", "sha256": "q83vEjRWeJA=",
         "url": "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=M1"})
     voice = received(PHONE, kind="audio", media={"id": "M2", "mime_type": "audio/ogg"})
-    store.append([photo, voice])
+    store.record([photo, voice])
     media = [m["media"] for m in list_messages(store.conn, PHONE)[0]]
     assert "url" not in media[0] and media[0]["meta_url"].startswith("https://lookaside")
 
-    store.append([stored(photo.id, "M1", "drive", "drive-file-1"),
+    store.record([stored(photo.id, "M1", "drive", "drive-file-1"),
                   MediaFailed(message_id=voice.id, phone=PHONE, media_id="M2",
                               reason="the file's SHA-256 does not match", attempts=1).new(
                       chat_stream(PHONE), idempotency_key=media_key("M2"))])
     # A second outcome for the same media id is refused by its idempotency key.
-    assert store.append([stored(photo.id, "M1")]) == [3]
+    assert store.record([stored(photo.id, "M1")]) == [3]
     photo_media, voice_media = [m["media"] for m in list_messages(store.conn, PHONE)[0]]
     assert photo_media["url"] == f"/media/{SHA}" and photo_media["size"] == 1234
     assert photo_media["id"] == "M1" and photo_media["sha256"] == SHA

@@ -20,27 +20,27 @@ PHONE = "85291234567"
 
 def test_status_read_before_delivered_and_late_sent(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
-    store.append([received(), queued("m1"), sent("m1", "wamid.out1")])
-    store.append([status("wamid.out1", "read")])
-    store.append([status("wamid.out1", "delivered")])
-    store.append([status("wamid.out1", "sent")])
+    store.record([received(), queued("m1"), sent("m1", "wamid.out1")])
+    store.record([status("wamid.out1", "read")])
+    store.record([status("wamid.out1", "delivered")])
+    store.record([status("wamid.out1", "sent")])
     assert get_message(store.conn, "m1")["status"] == "read"
 
 
 def test_status_before_its_message_is_not_lost(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
-    store.append([queued("m1")])
-    store.append([status("wamid.early", "delivered")])  # beats the send's answer
+    store.record([queued("m1")])
+    store.record([status("wamid.early", "delivered")])  # beats the send's answer
     assert get_message(store.conn, "m1")["status"] == "queued"
-    store.append([sent("m1", "wamid.early")])
+    store.record([sent("m1", "wamid.early")])
     assert get_message(store.conn, "m1")["status"] == "delivered"
     assert store.conn.execute("SELECT count(*) FROM pending_by_wamid").fetchone()[0] == 0
 
 
 def test_failed_is_final(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
-    store.append([queued("m1"), sent("m1", "w1"), failed("m1")])
-    store.append([status("w1", "read")])
+    store.record([queued("m1"), sent("m1", "w1"), failed("m1")])
+    store.record([status("w1", "read")])
     message = get_message(store.conn, "m1")
     assert message["status"] == "failed"
     assert message["error"]["code"] == 131047
@@ -48,7 +48,7 @@ def test_failed_is_final(tmp_path: Path) -> None:
 
 def test_unread_window_and_reactions(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
-    store.append([
+    store.record([
         received(text="one", wamid="w1", name="Ana"),
         received(text="two", wamid="w2", at=BASE_TIME + timedelta(hours=1)),
         received(kind="reaction", wamid="w3", reaction={"message_id": "w1", "emoji": "👍"}),
@@ -61,15 +61,15 @@ def test_unread_window_and_reactions(tmp_path: Path) -> None:
     assert chat["window_expires_at"] == "2026-11-25T10:00:00Z"
     first = list_messages(store.conn, PHONE)[0][0]
     assert first["reactions"] == [{"emoji": "👍", "from": PHONE}]
-    store.append([received(kind="reaction", wamid="w4", reaction={"message_id": "w1"})])
+    store.record([received(kind="reaction", wamid="w4", reaction={"message_id": "w1"})])
     assert list_messages(store.conn, PHONE)[0][0]["reactions"] == []
-    store.append([read()])
+    store.record([read()])
     assert get_chat(store.conn, PHONE)["unread"] == 0
 
 
 def test_edit_and_revoke_keep_the_original(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
-    store.append([
+    store.record([
         received(text="original", wamid="w1"),
         received(kind="edit", wamid="w2", edit={
             "original_message_id": "w1",
@@ -84,7 +84,7 @@ def test_edit_and_revoke_keep_the_original(tmp_path: Path) -> None:
 
 def test_chat_list_pages_newest_first(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
-    store.append([received(phone=f"1000{i}", text=f"m{i}") for i in range(7)])
+    store.record([received(phone=f"1000{i}", text=f"m{i}") for i in range(7)])
     page, cursor = list_chats(store.conn, limit=3)
     assert [c["phone"] for c in page] == ["10006", "10005", "10004"]
     page2, cursor2 = list_chats(store.conn, limit=3, before=cursor)
@@ -97,7 +97,7 @@ def test_chat_list_pages_newest_first(tmp_path: Path) -> None:
 
 def test_thread_pages_back_in_time(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
-    store.append([received(text=f"t{i}", at=BASE_TIME + timedelta(seconds=i)) for i in range(5)])
+    store.record([received(text=f"t{i}", at=BASE_TIME + timedelta(seconds=i)) for i in range(5)])
     page, cursor = list_messages(store.conn, PHONE, limit=2)
     assert [m["text"] for m in page] == ["t3", "t4"]
     page, cursor = list_messages(store.conn, PHONE, limit=2, before=cursor)
@@ -151,7 +151,7 @@ def test_live_projections_equal_replay(tmp_path_factory, sequence) -> None:
     for size in splits:  # live: in randomly sized batches
         if i >= len(events):
             break
-        store.append(events[i:i + size])
+        store.record(events[i:i + size])
         i += size
     store.close()
     projector = default_projector()
@@ -165,9 +165,9 @@ def test_parallel_replay_builds_the_same_tables(tmp_path: Path) -> None:
     """Replay groups folded in processes of their own (forced on a small log)."""
     db = tmp_path / "crm.db"
     store = open_store(db)
-    store.append([received(phone=f"3000{i % 7}", wamid=f"p{i}", name=f"P{i % 7}",
+    store.record([received(phone=f"3000{i % 7}", wamid=f"p{i}", name=f"P{i % 7}",
                            at=BASE_TIME + timedelta(minutes=i)) for i in range(60)])
-    store.append([queued("m1", phone="30001"), sent("m1", "w.m1", phone="30001"),
+    store.record([queued("m1", phone="30001"), sent("m1", "w.m1", phone="30001"),
                   status("w.m1", "read", phone="30001"), read(phone="30002")])
     before = {t: sorted(store.conn.execute(f"SELECT * FROM {t}").fetchall())
               for t in ("chats", "messages")}

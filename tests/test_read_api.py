@@ -19,8 +19,8 @@ def fill(server: LiveServer) -> None:
     """Append from another process, as a CLI command beside the server would."""
     projector = default_projector()
     store = EventStore(server.db_path, projector)
-    store.append([received(phone=f"2000{i}", text=f"hi {i}", name=f"C{i}") for i in range(5)])
-    store.append([received(text="<b>hello</b>", wamid="w.main"), queued("m1", text="answer")])
+    store.record([received(phone=f"2000{i}", text=f"hi {i}", name=f"C{i}") for i in range(5)])
+    store.record([received(text="<b>hello</b>", wamid="w.main"), queued("m1", text="answer")])
     store.close()
 
 

@@ -103,17 +103,17 @@ async def test_an_overflowed_stream_catches_up_from_the_log(
     slow = live.follow(start)
     fast = live.follow(start)
     assert await anext(slow) == RETRY and await anext(fast) == RETRY
-    first = await db.append([event(0)])
+    first = await db.record([event(0)])
     assert await drain(slow, 1) == first and await drain(fast, 1) == first  # both live
     written: list[int] = []
     fast_seen: list[int] = []
     for i in range(1, 41):  # the slow stream reads nothing meanwhile: its queue of 8 overflows
-        written += await db.append([event(i)])
+        written += await db.record([event(i)])
         fast_seen += await drain(fast, 1)
     assert fast_seen == written
     assert live.hub.overflows == 1
     assert await drain(slow, 40) == written  # in pages of 5: nothing lost
-    written += await db.append([event(40)])
+    written += await db.record([event(40)])
     assert await drain(slow, 1) == written[-1:]  # and live again, nothing repeated
     await slow.aclose()
     await fast.aclose()
@@ -202,7 +202,7 @@ async def test_events_from_another_connection_arrive_by_polling(
     assert await anext(follower) == RETRY
     other = EventStore(tmp_path / "crm.db")
     try:
-        written = other.append([event(1), event(2)])  # not through this process's writer
+        written = other.record([event(1), event(2)])  # not through this process's writer
     finally:
         other.close()
     assert await drain(follower, 2) == written

@@ -49,10 +49,10 @@ def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str | No
 
 async def _append(event: NewEvent) -> int:
     db = services().db
-    position = (await db.append([event]))[0]
-    if not await db.read(commands.confirm, position, event):
+    result = await db.record([event])
+    if not result.new[0]:
         raise Conflict("someone else made the same change at the same time")
-    return position
+    return result[0]
 
 
 @blueprint.get("/api/me")

@@ -96,7 +96,11 @@ async def authenticate() -> Agent | None:
     session_id = cookies.session_id()
     if session_id is None:
         return None
-    return await services().db.read(sessions.resume, session_id, time.time(), session_policy())
+    db, now = services().db, time.time()
+    found = await db.read(sessions.check, session_id, now, session_policy())
+    if found.forget or found.touch:
+        await db.write(sessions.record, found, now)
+    return found.agent
 
 
 async def check_csrf(agent: Agent) -> None:

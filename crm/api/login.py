@@ -84,7 +84,7 @@ async def login() -> Response:
     address = request.remote_addr
     db = services().db
     now = time.time()
-    attempt = await db.read(ratelimit.begin_attempt, ratelimit.keys_for(username, address), now)
+    attempt = await db.write(ratelimit.begin_attempt, ratelimit.keys_for(username, address), now)
     if attempt.refused:
         wait = max(1, math.ceil(attempt.retry_after))
         log.warning("sign-in refused (too many failures) for %r from %s", username, address)
@@ -104,8 +104,8 @@ async def login() -> Response:
         if as_json:
             raise Unauthorized(WRONG.rstrip("."), code="unauthorized")
         return await _page(WRONG, 401, username, next_url)
-    await db.read(ratelimit.succeeded, attempt)
-    session_id, csrf_token = await db.read(
+    await db.write(ratelimit.succeeded, attempt)
+    session_id, csrf_token = await db.write(
         sessions.open_session, username, stored, now, session_policy(), address)
     log.info("%r signed in from %s", username, address)
     if as_json:
@@ -122,7 +122,7 @@ async def logout() -> Response:
     agent = current_agent()
     session_id = cookies.session_id()
     if session_id is not None:
-        await services().db.read(sessions.close_session, session_id)
+        await services().db.write(sessions.close_session, session_id)
     log.info("%r signed out", agent.name)
     response = redirect("/login", 303)
     cookies.clear_session(response)

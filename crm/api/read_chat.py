@@ -38,7 +38,7 @@ async def read_chat(phone: str) -> dict[str, Any]:
     if chat is None:
         raise NotFound(f"no chat with {phone}", code="unknown_chat")
     if chat["unread"]:
-        await crm.db.append([ChatRead(phone=phone, agent=agent.name).new(
+        await crm.db.record([ChatRead(phone=phone, agent=agent.name).new(
             chat_stream(phone), actor=agent.actor)])
         sending = crm.extras.get(KEY)
         if crm.settings.whatsapp_send_read_receipts and sending is not None:

@@ -9,8 +9,6 @@ answers with the first request's message and queues nothing.
 from __future__ import annotations
 
 import asyncio
-import json
-import sqlite3
 import uuid
 from typing import Any
 
@@ -29,11 +27,9 @@ from crm.api.send_input import (
     text_draft,
 )
 from crm.api.services import services
-from crm.events import RecordedEvent
+from crm.events import AppendResult, Connection, Database, EventStore, NewEvent, RecordedEvent
 from crm.events.messages import MessageQueued, chat_stream
-from crm.events.schema import EVENT_COLUMNS
 from crm.events.sending import MessageRetry
-from crm.events.store import row_to_event
 from crm.media import kinds
 from crm.media.local import LocalMediaStore
 from crm.projections import chats, messages
@@ -82,27 +78,32 @@ def install(app: Quart) -> None:
 
 # -- reading back -------------------------------------------------------------------------
 
-def _queued_by_key(conn: sqlite3.Connection, key: str) -> str | None:
-    row = conn.execute(
-        "SELECT data FROM events WHERE idempotency_key = ? AND type = 'message.queued'",
-        (key,)).fetchone()
-    return json.loads(row[0]).get("message_id") if row else None
+async def _queued_by_key(db: Database, key: str) -> str | None:
+    """The message an earlier request with this idempotency key queued (or retried)."""
+    event = await db.find_by_key(key)
+    if event is None or event.type not in ("message.queued", "message.retry"):
+        return None
+    return event.data.get("message_id")
 
 
-def _message_id_at(conn: sqlite3.Connection, position: int) -> tuple[str, str] | None:
-    row = conn.execute("SELECT id, json_extract(data, '$.message_id') FROM events "
-                       "WHERE position = ?", (position,)).fetchone()
-    return (row[0], row[1]) if row else None
+async def _winner(db: Database, result: AppendResult, event: NewEvent) -> tuple[str, bool]:
+    """The message id a keyed append stands for: ours, or a twin request's that won the
+    race to the log (then ``True``: the answer replays the first request)."""
+    if result.new[0]:
+        return event.data["message_id"], False
+    first = await db.get(result[0])
+    return (first.data["message_id"], True) if first is not None else (
+        event.data["message_id"], False)
 
 
-def last_request(conn: sqlite3.Connection, phone: str, message_id: str) -> RecordedEvent | None:
+def last_request(conn: Connection, phone: str, message_id: str) -> RecordedEvent | None:
     """The latest queued or retry event of a message (its content, as sent)."""
-    row = conn.execute(
-        f"SELECT {EVENT_COLUMNS} FROM events WHERE stream = ? "
-        "AND type IN ('message.queued', 'message.retry') "
-        "AND json_extract(data, '$.message_id') = ? ORDER BY position DESC LIMIT 1",
-        (chat_stream(phone), message_id)).fetchone()
-    return row_to_event(row) if row else None
+    found = None
+    for event in EventStore.over(conn).iter_after(
+            0, types=("message.queued", "message.retry"), stream=chat_stream(phone)):
+        if event.data.get("message_id") == message_id:
+            found = event
+    return found
 
 
 def accepted(message: dict[str, Any] | None, replayed: bool = False) -> tuple[Response, int]:
@@ -152,7 +153,7 @@ async def send() -> tuple[Response, int]:
     key = idempotency_key(request.headers.get("Idempotency-Key"))
     full_key = f"send:{agent.name}:{key}" if key else None
     if full_key is not None:
-        earlier = await crm.db.read(_queued_by_key, full_key)
+        earlier = await _queued_by_key(crm.db, full_key)
         if earlier is not None:
             return accepted(await crm.db.read(messages.get_message, earlier), replayed=True)
     draft = await _draft()
@@ -167,12 +168,8 @@ async def send() -> tuple[Response, int]:
         text=draft.text, caption=draft.caption, media=draft.media, template=draft.template,
         reply_to=draft.reply_to, agent=agent.name,
     ).new(chat_stream(draft.phone), actor=agent.actor, idempotency_key=full_key)
-    [position] = await crm.db.append([event])
-    message_id, replayed = event.data["message_id"], False
-    if full_key is not None:  # a twin request may have won the race to the log
-        recorded = await crm.db.read(_message_id_at, position)
-        if recorded is not None and recorded[0] != event.id:
-            message_id, replayed = recorded[1], True
+    result = await crm.db.record([event])
+    message_id, replayed = await _winner(crm.db, result, event)
     return accepted(await crm.db.read(messages.get_message, message_id), replayed)
 
 
@@ -181,6 +178,10 @@ async def retry(message_id: str) -> tuple[Response, int]:
     """Send a failed or unknown-fate message again (a new attempt of the same message)."""
     agent = current_agent()
     db = services().db
+    key = idempotency_key(request.headers.get("Idempotency-Key"))
+    full_key = f"retry:{agent.name}:{message_id}:{key}" if key else None
+    if full_key is not None and await _queued_by_key(db, full_key) is not None:
+        return accepted(await db.read(messages.get_message, message_id), replayed=True)
     message = await db.read(messages.get_message, message_id)
     if message is None:
         raise NotFound(f"no message {message_id}", code="unknown_message")
@@ -195,6 +196,7 @@ async def retry(message_id: str) -> tuple[Response, int]:
         check_window(chat or {})
     content = {k: v for k, v in original.data.items() if k != "agent"}
     event = MessageRetry(**{**content, "agent": agent.name}).new(
-        chat_stream(message["phone"]), actor=agent.actor)
-    await db.append([event])
-    return accepted(await db.read(messages.get_message, message_id))
+        chat_stream(message["phone"]), actor=agent.actor, idempotency_key=full_key)
+    result = await db.record([event])
+    # A twin retry with the same key that won the race: this one queued nothing.
+    return accepted(await db.read(messages.get_message, message_id), not result.new[0])

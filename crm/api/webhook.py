@@ -116,7 +116,7 @@ async def receive() -> Response:
         events = parse_webhook(body, received_at)
     if events:
         try:
-            await crm.db.append(events)
+            await crm.db.record(events)
         except Exception:
             log.exception("webhook not recorded; Meta will deliver it again")
             raise ApiError("the webhook could not be recorded", code="not_recorded",

@@ -2,9 +2,9 @@
 
 Each ``plan_*`` function reads the ``agents`` projection through ``db`` and returns the
 event to append, or raises an ``AuthError``. The CLI appends it through the
-synchronous ``EventStore``, the API through the async ``Database``; both then call
-``confirm`` because a concurrent writer may have won a race (names and token ids are
-made unique by idempotency keys, so the loser's event is simply not recorded).
+synchronous ``EventStore``, the API through the async ``Database``; both then check
+the append's result because a concurrent writer may have won a race (names and token ids
+are made unique by idempotency keys, so the loser's event is simply not recorded).
 Password hashing is slow and done by the caller beforehand.
 """
 
@@ -99,13 +99,6 @@ def plan_revoke(db: sqlite3.Connection, token_id: str, actor: str) -> NewEvent:
         raise TokenAlreadyRevoked(f"token {token_id!r} is already revoked")
     return TokenRevoked(token_id=token["id"], agent=token["agent"]).new(
         agent_stream(token["agent"]), actor=actor)
-
-
-def confirm(db: sqlite3.Connection, position: int, event: NewEvent) -> bool:
-    """Whether ``event`` is the one recorded at ``position`` (an idempotency key may
-    have returned the position of an earlier, competing event instead)."""
-    row = db.execute("SELECT id FROM events WHERE position = ?", (position,)).fetchone()
-    return bool(row) and row[0] == event.id
 
 
 def plan_first_admin(db: sqlite3.Connection, password_hash: str) -> NewEvent | None:

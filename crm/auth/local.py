@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from crm.auth import passwords, ratelimit, sessions
-from crm.auth.commands import confirm, plan_first_admin, plan_token
+from crm.auth.commands import plan_first_admin, plan_token
 from crm.auth.errors import AgentExists, WeakPassword
 from crm.config import ConfigError, Settings
 from crm.events import EventStore, NewEvent
@@ -40,10 +40,10 @@ def open_store(settings: Settings) -> Iterator[EventStore]:
 def append_one(store: EventStore, plan: Callable[[sqlite3.Connection], NewEvent]) -> int:
     """Plan against the current state, append, and check that our event was recorded."""
     event = plan(store.conn)
-    position = store.append([event])[0]
-    if not confirm(store.conn, position, event):
+    result = store.record([event])
+    if not result.new[0]:
         raise AgentExists("someone else made the same change at the same time")
-    return position
+    return result[0]
 
 
 def create_token(settings: Settings, agent: str, label: str | None = None,
@@ -51,7 +51,7 @@ def create_token(settings: Settings, agent: str, label: str | None = None,
     """A new API token for ``agent``; returns ``(token, token id)``."""
     with open_store(settings) as store:
         event, token, token_id = plan_token(store.conn, agent, label, actor)
-        store.append([event])
+        store.record([event])
     return token, token_id
 
 
@@ -70,8 +70,7 @@ def ensure_first_admin(settings: Settings, out: TextIO = sys.stderr) -> bool:
         event = plan_first_admin(store.conn, password_hash)
         if event is None:
             return False
-        position = store.append([event])[0]
-        if not confirm(store.conn, position, event):
+        if not store.record([event]).new[0]:
             return False  # another process created it first and told its own story
     if given:
         print("crm: created the admin agent 'admin' with the password in CRM_ADMIN_PASSWORD",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from crm.events import immediate
+
 LIMIT = 10
 WINDOW = 60.0
 
@@ -47,8 +49,7 @@ def keys_for(name: str, address: str | None) -> list[str]:
 def begin_attempt(db: sqlite3.Connection, keys: list[str], now: float,
                   limit: int = LIMIT, window: float = WINDOW) -> Attempt:
     since = now - window
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db):
         db.execute("DELETE FROM login_failures WHERE at <= ?", (since,))
         retry_after = 0.0
         for key in keys:
@@ -65,16 +66,11 @@ def begin_attempt(db: sqlite3.Connection, keys: list[str], now: float,
                 ).fetchone()
                 retry_after = max(retry_after, (nth[0] if nth else oldest) + window - now)
         if retry_after > 0:
-            db.execute("COMMIT")
             return Attempt(retry_after=retry_after)
         ids = []
         for key in keys:
             cursor = db.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", (key, now))
             ids.append(int(cursor.lastrowid or 0))
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
     return Attempt(ids=tuple(ids))
 
 

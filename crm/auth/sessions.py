@@ -18,6 +18,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from crm.auth.identity import Agent
+from crm.events import immediate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -68,8 +69,7 @@ def open_session(db: sqlite3.Connection, agent: str, password_hash: str, now: fl
     Also forgets sessions that have been idle too long."""
     session_id = secrets.token_urlsafe(32)
     csrf_token = secrets.token_urlsafe(32)
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db):
         db.execute("DELETE FROM sessions WHERE seen_at < ?", (now - policy.idle_seconds,))
         db.execute(
             "INSERT INTO sessions (id_sha256, agent, csrf_token, password_fp, created_at, "
@@ -77,17 +77,42 @@ def open_session(db: sqlite3.Connection, agent: str, password_hash: str, now: fl
             (_digest(session_id), agent, csrf_token, password_fingerprint(password_hash),
              now, now, address),
         )
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
     return session_id, csrf_token
+
+
+@dataclass(frozen=True)
+class Check:
+    """What a read of a session found, and what (if anything) to write about it."""
+
+    agent: Agent | None
+    key: str
+    forget: bool = False
+    touch: bool = False
 
 
 def resume(db: sqlite3.Connection, session_id: str, now: float,
            policy: Policy) -> Agent | None:
-    """The agent of a live session, or None (unknown, idle too long, signed out,
-    agent disabled, password changed). Marks the session as used."""
+    """The agent of a live session, or None; marks the session as used. For one
+    connection (the CLI, tests); the server splits it into ``check`` and ``record``."""
+    found = check(db, session_id, now, policy)
+    with immediate(db):
+        record(db, found, now)
+    return found.agent
+
+
+def record(db: sqlite3.Connection, found: Check, now: float) -> None:
+    """Write what ``check`` decided: forget a dead session, or note its use."""
+    if found.forget:
+        db.execute("DELETE FROM sessions WHERE id_sha256 = ?", (found.key,))
+    elif found.touch:
+        db.execute("UPDATE sessions SET seen_at = max(seen_at, ?) WHERE id_sha256 = ?",
+                   (now, found.key))
+
+
+def check(db: sqlite3.Connection, session_id: str, now: float, policy: Policy) -> Check:
+    """The agent of a live session, or None (unknown, idle too long, signed out, agent
+    disabled, password changed). Reads only: the caller writes with ``record`` when
+    ``forget`` or ``touch`` says so (rarely: once per ``refresh_seconds``)."""
     key = _digest(session_id)
     row = db.execute(
         "SELECT s.agent, s.csrf_token, s.password_fp, s.seen_at, a.admin, a.disabled, "
@@ -96,16 +121,13 @@ def resume(db: sqlite3.Connection, session_id: str, now: float,
         (key,),
     ).fetchone()
     if row is None:
-        return None
+        return Check(None, key)
     name, csrf_token, fingerprint, seen_at, admin, disabled, password_hash = row
     if (disabled or now - seen_at > policy.idle_seconds
             or not secrets.compare_digest(fingerprint, password_fingerprint(password_hash))):
-        db.execute("DELETE FROM sessions WHERE id_sha256 = ?", (key,))
-        return None
-    if now - seen_at >= policy.refresh_seconds:
-        db.execute("UPDATE sessions SET seen_at = max(seen_at, ?) WHERE id_sha256 = ?",
-                   (now, key))
-    return Agent(name=name, admin=bool(admin), via="session", csrf_token=csrf_token)
+        return Check(None, key, forget=True)
+    return Check(Agent(name=name, admin=bool(admin), via="session", csrf_token=csrf_token),
+                 key, touch=now - seen_at >= policy.refresh_seconds)
 
 
 def close_session(db: sqlite3.Connection, session_id: str) -> None:

@@ -64,7 +64,7 @@ def run_refresh(args: argparse.Namespace) -> int:
         return 1
 
     def action(store: EventStore) -> int:
-        store.append([TemplatesFetched(templates=templates).new(CHANNEL_STREAM)])
+        store.record([TemplatesFetched(templates=templates).new(CHANNEL_STREAM)])
         approved = sum(1 for t in templates if str(t.get("status")).upper() == "APPROVED")
         print(f"crm: {len(templates)} templates fetched ({approved} approved)", file=sys.stderr)
         return 0

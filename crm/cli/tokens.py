@@ -40,7 +40,7 @@ def run_create(args: argparse.Namespace) -> int:
     def action(store: EventStore) -> int:
         event, token, token_id = commands.plan_token(store.conn, args.agent, args.label,
                                                      "system")
-        store.append([event])
+        store.record([event])
         print(f"crm: created token {token_id} for {event.data['agent']!r}; "
               "it is shown only this once", file=sys.stderr)
         print(token, flush=True)

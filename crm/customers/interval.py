@@ -36,7 +36,7 @@ async def sync_once(crm: Services) -> Report:
     table = parse(rows, settings)
     events = plan(table, rows.source, await crm.db.read(current_rows))
     for start in range(0, len(events), BATCH):
-        await crm.db.append(events[start:start + BATCH])
+        await crm.db.record(events[start:start + BATCH])
     return report_for(rows, table, events)
 
 
@@ -44,7 +44,7 @@ async def _loop(crm: Services, interval: float) -> None:
     check = min(interval, CHECK_EVERY)
     while not crm.stopping.is_set():
         try:
-            if await crm.db.read(leases.claim_tick, TICK, interval):
+            if await crm.db.write(leases.claim_tick, TICK, interval):
                 report = await sync_once(crm)
                 for line in report.lines():
                     log.info("customer sync: %s", line)

@@ -78,5 +78,5 @@ def sync_store(store: EventStore, rows: Rows, settings: Settings,
     table = parse(rows, settings)
     events = plan(table, rows.source, current_rows(store.conn), actor)
     for start in range(0, len(events), BATCH):
-        store.append(events[start:start + BATCH])
+        store.record(events[start:start + BATCH])
     return report_for(rows, table, events)

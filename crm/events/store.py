@@ -1,208 +1,153 @@
-"""Appending to and reading from the SQLite event log.
+"""The SQLite backend of the log: a ``Recorder`` over one connection.
 
 The store is synchronous on purpose: one connection, used by one thread. The async
-server drives it through ``GroupWriter`` (one writer thread, group commit); the CLI
-and the tests call it directly. Several processes may append at once: every write
+server drives it through ``GroupWriter`` (one writer thread, group commit); the CLI and
+the tests call it directly. Several processes may append at once: every write
 transaction is ``BEGIN IMMEDIATE`` with a generous busy timeout, so batches are never
-interleaved or split.
+interleaved or split. No SQLite exception leaves this module: each is mapped to one of
+``crm.events.errors``.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
-from crm.events.errors import ChainBrokenError, ImmutableEventError
+from crm.events.connection import ensure_schema, open_connection, translate, translating
+from crm.events.errors import ChainBrokenError, EventStoreError
 from crm.events.hashing import GENESIS_HASH, canonical_json, hash_of, hash_with_data_text
 from crm.events.model import NewEvent, RecordedEvent, format_time, utcnow
-from crm.events.schema import EVENT_COLUMNS, EVENTS_SCHEMA
+from crm.events.reading import EVENT_COLUMNS, iter_after, read_after, row_to_event
+from crm.events.results import AppendResult, Head
 
 #: Called inside the append transaction with the newly recorded events, so projections
 #: commit (or roll back) together with the events they derive from.
 OnAppend = Callable[[list[RecordedEvent], sqlite3.Connection], None]
 
-BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
+
+_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 
 
-def open_connection(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection with the pragmas every part of crm relies on.
-
-    ``synchronous=FULL``: an acknowledged event survives a power cut, not just a crash.
-    """
-    if readonly:
-        uri = f"file:{Path(path).resolve()}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-    else:
-        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA synchronous=FULL")
-    return conn
-
-
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(EVENTS_SCHEMA)
-
-
-def row_to_event(row: Sequence) -> RecordedEvent:
-    """Decode a row selected with ``EVENT_COLUMNS``."""
-    return RecordedEvent(
-        position=row[0],
-        id=row[1],
-        type=row[2],
-        stream=row[3],
-        occurred_at=row[4],
-        recorded_at=row[5],
-        actor=row[6],
-        idempotency_key=row[7],
-        data=json.loads(row[8]),
-        prev_hash=row[9],
-        hash=row[10],
-    )
-
-
-def read_after(
-    conn: sqlite3.Connection, after: int = 0, limit: int = 1000, *, schema: str = "main"
-) -> list[RecordedEvent]:
-    rows = conn.execute(
-        f"SELECT {EVENT_COLUMNS} FROM {schema}.events WHERE position > ? "
-        "ORDER BY position LIMIT ?",
-        (after, limit),
-    ).fetchall()
-    return [row_to_event(r) for r in rows]
-
-
-def iter_after(
-    conn: sqlite3.Connection, after: int = 0, *, page: int = 5000, schema: str = "main"
-) -> Iterator[RecordedEvent]:
-    """Every event after a position, paged so memory stays constant."""
-    while True:
-        events = read_after(conn, after, page, schema=schema)
-        yield from events
-        if len(events) < page:
-            return
-        after = events[-1].position
-
-
-def read_stream(
-    conn: sqlite3.Connection, stream: str, after: int = 0, limit: int = 1000
-) -> list[RecordedEvent]:
-    rows = conn.execute(
-        f"SELECT {EVENT_COLUMNS} FROM events WHERE stream = ? AND position > ? "
-        "ORDER BY position LIMIT ?",
-        (stream, after, limit),
-    ).fetchall()
-    return [row_to_event(r) for r in rows]
-
-
-def chain_head(conn: sqlite3.Connection) -> tuple[int, str]:
-    """The last position and its hash: where the next event links on."""
+def chain_head(conn: sqlite3.Connection) -> Head:
     head = conn.execute(
         "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
-    return (head[0], head[1]) if head else (0, GENESIS_HASH)
+    return Head(head[0], head[1]) if head else Head(0, GENESIS_HASH)
 
 
 def last_position(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT max(position) FROM events").fetchone()
+    with translating():
+        row = conn.execute("SELECT max(position) FROM events").fetchone()
     return row[0] or 0
 
 
 class EventStore:
-    """The log behind one connection. Not thread-safe: give each thread its own."""
+    """The log behind one connection. Not thread-safe: give each thread its own.
+
+    ``EventStore(path)`` opens (and owns) a connection and creates the schema;
+    ``EventStore.over(conn)`` reads through a connection someone else owns (a reader
+    thread's, or a projection's transaction).
+    """
 
     def __init__(self, path: str | Path, on_append: OnAppend | None = None) -> None:
         self.path = Path(path)
         self.conn = open_connection(self.path)
         ensure_schema(self.conn)
         self.on_append = on_append
+        self._owned = True
+
+    @classmethod
+    def over(cls, conn: sqlite3.Connection) -> EventStore:
+        store = cls.__new__(cls)
+        store.path = Path()
+        store.conn = conn
+        store.on_append = None
+        store._owned = False
+        return store
 
     def close(self) -> None:
-        self.conn.close()
+        if self._owned:
+            self.conn.close()
 
     # -- writing ---------------------------------------------------------------------
 
-    def append(self, events: Sequence[NewEvent]) -> list[int]:
-        """Append a batch atomically; returns each event's position.
+    def record(self, events: Sequence[NewEvent]) -> AppendResult:
+        return self.append([events])[0].raise_for_error()
 
-        An event whose idempotency key is already recorded (or repeated earlier in the
-        batch) is skipped and its existing position returned: Meta's retries become
-        exactly one event each. All or nothing: any error rolls the whole batch back.
-        """
-        result = self.append_group([events])[0]
-        if isinstance(result, BaseException):
-            raise result
-        return result
-
-    def append_group(
-        self, batches: Sequence[Sequence[NewEvent]]
-    ) -> list[list[int] | BaseException]:
+    def append(self, batches: Sequence[Sequence[NewEvent]]) -> list[AppendResult]:
         """Commit several independent batches in one transaction (one fsync).
 
         Every batch is prepared (hashed, deduplicated) in Python first and all rows go in
-        with one ``executemany``; the projections then run once over the whole group. A
-        batch that cannot be prepared fails alone, its exception returned in its place.
-        Should the database refuse the rows (say, a reused event id), the group is rolled
-        back and each batch retried in a transaction of its own, so one bad batch never
-        costs the others.
+        with one ``executemany``; the projections then run once over the whole group.
+        A batch that cannot be prepared fails alone. Should the database refuse the rows
+        (say, a reused event id), the group is rolled back and each batch retried in a
+        transaction of its own, so one bad batch never costs the others.
         """
+        for batch in batches:
+            if isinstance(batch, NewEvent):
+                raise TypeError("append takes a list of batches; record() takes one batch")
         if len(batches) > 1:
             try:
                 return self._commit(batches, isolate=True)
-            except sqlite3.DatabaseError:
+            except EventStoreError:
                 return [self._commit_alone(batch) for batch in batches]
         return [self._commit_alone(batches[0])] if batches else []
 
-    def _commit_alone(self, batch: Sequence[NewEvent]) -> list[int] | BaseException:
+    def _commit_alone(self, batch: Sequence[NewEvent]) -> AppendResult:
         try:
             return self._commit([batch], isolate=False)[0]
-        except Exception as exc:
-            return exc
+        except Exception as exc:  # storage refused it, or its data cannot be stored
+            return AppendResult.failed(exc)
 
     def _commit(self, batches: Sequence[Sequence[NewEvent]],
-                isolate: bool) -> list[list[int] | BaseException]:
+                isolate: bool) -> list[AppendResult]:
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            position, prev = chain_head(conn)
-            known = self._known_keys(
-                [e.idempotency_key for batch in batches for e in batch if e.idempotency_key])
-            recorded_at = format_time(utcnow())
-            results: list[list[int] | BaseException] = []
-            rows: list[tuple] = []
-            everything: list[RecordedEvent] = []
-            for batch in batches:
-                try:
-                    positions, recorded, batch_rows = _prepare(batch, position, prev, known,
-                                                               recorded_at)
-                except Exception as exc:
-                    if not isolate:
-                        raise
-                    results.append(exc)
-                    continue
-                for event in recorded:
-                    if event.idempotency_key is not None:
-                        known[event.idempotency_key] = event.position
-                rows.extend(batch_rows)
-                if recorded:
-                    position, prev = recorded[-1].position, recorded[-1].hash
-                    everything.extend(recorded)
-                results.append(positions)
-            if rows:
-                conn.executemany(
-                    f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
-                )
-            if everything and self.on_append is not None:
-                self.on_append(everything, conn)
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            translated = _translate(exc)
-            if translated is exc:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                results = self._insert(batches, isolate)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            raise translated from exc
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+        return results
+
+    def _insert(self, batches: Sequence[Sequence[NewEvent]],
+                isolate: bool) -> list[AppendResult]:
+        conn = self.conn
+        position, prev = chain_head(conn)
+        known = self._known_keys(
+            [e.idempotency_key for batch in batches for e in batch if e.idempotency_key])
+        recorded_at = format_time(utcnow())
+        results: list[AppendResult] = []
+        rows: list[tuple] = []
+        everything: list[RecordedEvent] = []
+        for batch in batches:
+            try:
+                result, recorded, batch_rows = _prepare(batch, position, prev, known,
+                                                        recorded_at)
+            except Exception as exc:
+                if not isolate:
+                    raise
+                results.append(AppendResult.failed(exc))
+                continue
+            for event in recorded:
+                if event.idempotency_key is not None:
+                    known[event.idempotency_key] = event.position
+            rows.extend(batch_rows)
+            if recorded:
+                position, prev = recorded[-1].position, recorded[-1].hash
+                everything.extend(recorded)
+            results.append(result)
+        if rows:
+            conn.executemany(_INSERT, rows)
+        if everything and self.on_append is not None:
+            self.on_append(everything, conn)
         return results
 
     def _known_keys(self, keys: list[str]) -> dict[str, int]:
@@ -223,65 +168,98 @@ class EventStore:
         Positions, ids, times and hashes are kept exactly as given, so a restored log
         is the same log. Each event must continue the chain: the next position, the
         previous event's hash as ``prev_hash``, and a hash that matches its content;
-        otherwise ``ChainBrokenError`` names it and nothing of the batch is kept.
-        Returns the number of events inserted.
+        otherwise ``ChainBrokenError`` names it and nothing of the batch is kept. A
+        repeated id or idempotency key raises ``DuplicateEventError``. Returns the
+        number of events inserted.
         """
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            position, prev = chain_head(conn)
-            rows = []
-            for event in events:
-                if event.position != position + 1:
-                    raise ChainBrokenError(event.position, f"expected position {position + 1}")
-                if event.prev_hash != prev:
-                    raise ChainBrokenError(event.position, "prev_hash is not the previous hash")
-                if hash_of(event.as_json()) != event.hash:
-                    raise ChainBrokenError(event.position, "hash does not match the content")
-                rows.append(
-                    (event.position, event.id, event.type, event.stream, event.occurred_at,
-                     event.recorded_at, event.actor, event.idempotency_key,
-                     canonical_json(event.data), event.prev_hash, event.hash)
-                )
-                position, prev = event.position, event.hash
-            conn.executemany(
-                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
-            )
-            if rows and self.on_append is not None:
-                self.on_append(list(events), conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                rows = self._verbatim_rows(events)
+                conn.executemany(_INSERT, rows)
+                if rows and self.on_append is not None:
+                    self.on_append(list(events), conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
         return len(rows)
+
+    def _verbatim_rows(self, events: Sequence[RecordedEvent]) -> list[tuple]:
+        position, prev = chain_head(self.conn)
+        rows = []
+        for event in events:
+            if event.position != position + 1:
+                raise ChainBrokenError(event.position, f"expected position {position + 1}")
+            if event.prev_hash != prev:
+                raise ChainBrokenError(event.position, "prev_hash is not the previous hash")
+            if hash_of(event.as_json()) != event.hash:
+                raise ChainBrokenError(event.position, "hash does not match the content")
+            rows.append(
+                (event.position, event.id, event.type, event.stream, event.occurred_at,
+                 event.recorded_at, event.actor, event.idempotency_key,
+                 canonical_json(event.data), event.prev_hash, event.hash)
+            )
+            position, prev = event.position, event.hash
+        return rows
 
     # -- reading ---------------------------------------------------------------------
 
-    def read_after(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        return read_after(self.conn, after, limit)
+    def find_by_key(self, idempotency_key: str) -> RecordedEvent | None:
+        with translating():
+            row = self.conn.execute(
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE idempotency_key = ?",
+                (idempotency_key,)).fetchone()
+        return row_to_event(row) if row else None
+
+    def get(self, position: int) -> RecordedEvent | None:
+        with translating():
+            row = self.conn.execute(
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE position = ?",
+                (position,)).fetchone()
+        return row_to_event(row) if row else None
+
+    def read_after(self, after: int = 0, limit: int = 1000, *,
+                   types: Iterable[str] | None = None, stream: str | None = None,
+                   upto: int | None = None) -> list[RecordedEvent]:
+        with translating():
+            return read_after(self.conn, after, limit, types=types, stream=stream, upto=upto)
+
+    def iter_after(self, after: int = 0, *, types: Iterable[str] | None = None,
+                   upto: int | None = None, stream: str | None = None,
+                   page: int = 5000) -> Iterator[RecordedEvent]:
+        with translating():
+            yield from iter_after(self.conn, after, page=page, types=types, upto=upto,
+                                  stream=stream)
 
     def read_stream(self, stream: str, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        return read_stream(self.conn, stream, after, limit)
+        return self.read_after(after, limit, stream=stream)
+
+    def head(self) -> Head:
+        with translating():
+            return chain_head(self.conn)
 
     def last_position(self) -> int:
         return last_position(self.conn)
 
-
-def _translate(exc: BaseException) -> BaseException:
-    if isinstance(exc, sqlite3.IntegrityError) and "immutable" in str(exc):
-        return ImmutableEventError(str(exc))
-    return exc
+    def changes(self) -> int:
+        with translating():
+            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 def _prepare(batch: Sequence[NewEvent], position: int, prev: str, known: dict[str, int],
-             recorded_at: str) -> tuple[list[int], list[RecordedEvent], list[tuple]]:
+             recorded_at: str) -> tuple[AppendResult, list[RecordedEvent], list[tuple]]:
     """Positions and hashes for a batch that follows ``position``/``prev``; pure Python.
 
     An event whose idempotency key is already known (recorded, or earlier in the group
     or the batch) is skipped and answered with that first position.
     """
     positions: list[int] = []
+    new: list[bool] = []
     recorded: list[RecordedEvent] = []
     rows: list[tuple] = []
     seen: dict[str, int] = {}
@@ -291,6 +269,7 @@ def _prepare(batch: Sequence[NewEvent], position: int, prev: str, known: dict[st
             first = known.get(key, seen.get(key))
             if first is not None:
                 positions.append(first)
+                new.append(False)
                 continue
         position += 1
         occurred_at = format_time(event.occurred_at) if event.occurred_at else recorded_at
@@ -310,5 +289,6 @@ def _prepare(batch: Sequence[NewEvent], position: int, prev: str, known: dict[st
         if key is not None:
             seen[key] = position
         positions.append(position)
+        new.append(True)
         prev = digest
-    return positions, recorded, rows
+    return AppendResult(positions, new), recorded, rows

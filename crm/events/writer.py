@@ -1,9 +1,11 @@
-"""One writer thread per process, committing concurrent appends together.
+"""One writer thread per process: every write of the process goes through it.
 
 Concurrent webhooks each awaiting their own commit would pay an fsync each; here the
 writer thread takes every append that queued up while it was committing the previous
-group and commits them in one transaction (group commit). Other tasks never share its
-connection, so no statement of theirs can slip into its transaction.
+group and commits them in one transaction (group commit). Other writes (sessions, the
+sign-in limiter, leases, job tables) are functions run on the same thread in their own
+transaction, so the process never has two connections competing for SQLite's lock and
+reader connections can be read-only.
 """
 
 from __future__ import annotations
@@ -11,21 +13,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
+from crm.events.connection import translate
+from crm.events.errors import EventStoreError
 from crm.events.model import NewEvent
+from crm.events.results import AppendResult
 from crm.events.store import EventStore, OnAppend
 
 MAX_GROUP = 512
 
+T = TypeVar("T")
+
 
 @dataclass(slots=True)
 class _Pending:
-    events: Sequence[NewEvent]
-    future: asyncio.Future[list[int]]
+    batches: Sequence[Sequence[NewEvent]]
+    future: asyncio.Future[list[AppendResult]]
+    loop: asyncio.AbstractEventLoop
+
+
+@dataclass(slots=True)
+class _Work:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
 
 
@@ -38,7 +55,7 @@ class GroupWriter:
     def __init__(self, path: str | Path, on_append: OnAppend | None = None) -> None:
         self.path = Path(path)
         self._on_append = on_append
-        self._queue: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Pending | _Work | object] = queue.SimpleQueue()
         self._listeners: list[Callable[[int], None]] = []
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -55,12 +72,22 @@ class GroupWriter:
         """Called on the writer thread with the last position after every commit."""
         self._listeners.append(listener)
 
-    async def append(self, events: Sequence[NewEvent]) -> list[int]:
-        """Append a batch atomically; resolves once it is durably committed."""
+    async def append(self, batches: Sequence[Sequence[NewEvent]]) -> list[AppendResult]:
+        """Append batches (each atomic); resolves once they are durably committed."""
+        for batch in batches:
+            if isinstance(batch, NewEvent):
+                raise TypeError("append takes a list of batches; record() takes one batch")
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[int]] = loop.create_future()
-        self._queue.put(_Pending(events, future, loop))
+        future: asyncio.Future[list[AppendResult]] = loop.create_future()
+        self._queue.put(_Pending(batches, future, loop))
         # Shielded: a caller that goes away must not make us forget what was written.
+        return await asyncio.shield(future)
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` on the writer's connection inside one transaction."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Work(fn, args, future, loop))
         return await asyncio.shield(future)
 
     def close(self) -> None:
@@ -83,7 +110,11 @@ class GroupWriter:
                 item = self._queue.get()
                 if item is _STOP:
                     break
+                if isinstance(item, _Work):
+                    _run_work(store.conn, item)
+                    continue
                 group: list[_Pending] = [item]  # type: ignore[list-item]
+                work: list[_Work] = []
                 while len(group) < MAX_GROUP:
                     try:
                         more = self._queue.get_nowait()
@@ -92,37 +123,71 @@ class GroupWriter:
                     if more is _STOP:
                         stop = True
                         break
+                    if isinstance(more, _Work):
+                        work.append(more)  # after this group, in the order they came
+                        continue
                     group.append(more)  # type: ignore[arg-type]
                 self._commit(store, group)
+                for item_ in work:
+                    _run_work(store.conn, item_)
         finally:
             store.close()
 
     def _commit(self, store: EventStore, group: list[_Pending]) -> None:
+        flat = [batch for pending in group for batch in pending.batches]
         try:
-            results = store.append_group([p.events for p in group])
+            results = store.append(flat)
         except BaseException as exc:  # noqa: BLE001 - every caller learns of it
-            results = [exc] * len(group)
+            error = exc if isinstance(exc, EventStoreError) else EventStoreError(str(exc))
+            results = [AppendResult.failed(error)] * len(flat)
         # One wake-up per event loop, not one per caller: 32 callers are one group.
         by_loop: dict[asyncio.AbstractEventLoop, list] = {}
-        for pending, result in zip(group, results, strict=True):
-            by_loop.setdefault(pending.loop, []).append((pending.future, result))
+        start = 0
+        for pending in group:
+            mine = results[start:start + len(pending.batches)]
+            start += len(pending.batches)
+            by_loop.setdefault(pending.loop, []).append((pending.future, mine))
         for loop, settled in by_loop.items():
             # A closed loop raises RuntimeError: nobody is waiting there any more.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle_all, settled)
-        positions = [max(r) for r in results if isinstance(r, list) and r]
+        positions = [max(r) for r in results if r.ok and r]
         if positions:
             self.last_position = max(self.last_position, *positions)
             for listener in self._listeners:
                 listener(self.last_position)
 
 
-def _settle_all(settled: list[tuple[asyncio.Future[list[int]], list[int] | BaseException]]
+def _run_work(conn: sqlite3.Connection, work: _Work) -> None:
+    outcome: tuple[bool, Any]
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            value = work.fn(conn, *work.args)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        outcome = (True, value)
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller
+        outcome = (False, translate(exc))
+    with contextlib.suppress(RuntimeError):
+        work.loop.call_soon_threadsafe(_settle_one, work.future, outcome)
+
+
+def _settle_one(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
+    if future.cancelled():
+        return
+    ok, value = outcome
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+def _settle_all(settled: list[tuple[asyncio.Future[list[AppendResult]], list[AppendResult]]]
                 ) -> None:
     for future, result in settled:
-        if future.cancelled():
-            continue
-        if isinstance(result, BaseException):
-            future.set_exception(result)
-        else:
+        if not future.cancelled():
             future.set_result(result)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from crm.events import immediate
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS job_ticks (
     name     TEXT PRIMARY KEY,
@@ -31,18 +33,12 @@ def claim_tick(conn: sqlite3.Connection, name: str, interval: float,
                now: float | None = None) -> bool:
     """True for exactly one caller per ``interval``: the first to find the tick due."""
     now = time.time() if now is None else now
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         row = conn.execute("SELECT due FROM job_ticks WHERE name = ?", (name,)).fetchone()
         # A due time beyond one interval away was set under a longer interval: due now.
         if row is not None and now < row[0] <= now + interval:
-            conn.execute("COMMIT")
             return False
         conn.execute(
             "INSERT INTO job_ticks (name, due) VALUES (?, ?) "
             "ON CONFLICT(name) DO UPDATE SET due = excluded.due", (name, now + interval))
-        conn.execute("COMMIT")
         return True
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise

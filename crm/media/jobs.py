@@ -9,12 +9,11 @@ All functions take a connection and run one short transaction.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from crm.events import parse_time
+from crm.events import Connection, EventStore, immediate, parse_time
 from crm.events.media import media_key
 
 #: Meta keeps a received media id downloadable this long.
@@ -43,6 +42,7 @@ CREATE INDEX IF NOT EXISTS media_jobs_due ON media_jobs(due);
 """
 
 CHECKPOINT = "inbound"
+RECEIVED = "message.received"
 
 
 @dataclass(frozen=True)
@@ -57,61 +57,70 @@ class Job:
     last_error: str | None
 
 
-def create_schema(conn: sqlite3.Connection) -> None:
+def create_schema(conn: Connection) -> None:
     conn.executescript(SCHEMA)
     conn.execute("INSERT OR IGNORE INTO media_checkpoint (name, position) VALUES (?, 0)",
                  (CHECKPOINT,))
 
 
-def _has_outcome(conn: sqlite3.Connection, media_id: str) -> bool:
-    return conn.execute("SELECT 1 FROM events WHERE idempotency_key = ?",
-                        (media_key(media_id),)).fetchone() is not None
+def _has_outcome(conn: Connection, media_id: str) -> bool:
+    return EventStore.over(conn).find_by_key(media_key(media_id)) is not None
 
 
-def scan(conn: sqlite3.Connection, now: float) -> int:
-    """Turn received media after the checkpoint into due jobs; returns how many.
+@dataclass(frozen=True)
+class Found:
+    """Received media between two checkpoints, as rows for ``media_jobs``."""
 
-    The events are read outside any transaction; the write lock is taken only for the
-    short insert and the checkpoint, so a busy log is not slowed down by this.
-    """
+    after: int
+    upto: int
+    jobs: list[tuple[Any, ...]]
+
+
+def find(conn: Connection, now: float) -> Found | None:
+    """Received media after the checkpoint (at most a page of messages); reads only,
+    so a busy log is not slowed down by it. None when there is nothing new."""
     after = conn.execute("SELECT position FROM media_checkpoint WHERE name = ?",
                          (CHECKPOINT,)).fetchone()[0]
-    rows = conn.execute(
-        "SELECT position, id, occurred_at, CASE WHEN type = 'message.received' THEN data END "
-        "FROM events WHERE position > ? ORDER BY position LIMIT ?", (after, SCAN_PAGE)
-    ).fetchall()
-    if not rows:
-        return 0
+    store = EventStore.over(conn)
+    head = store.last_position()
+    if head <= after:
+        return None
+    events = store.read_after(after, SCAN_PAGE, types=(RECEIVED,), upto=head)
+    upto = events[-1].position if len(events) == SCAN_PAGE else head
     found = []
-    for position, event_id, occurred_at, data_text in rows:
-        if data_text is None:
-            continue
-        data = json.loads(data_text)
+    for event in events:
+        data = event.data
         media = data.get("media")
         if isinstance(media, dict) and media.get("id"):
-            expires = (parse_time(occurred_at) + MEDIA_ID_LIFETIME).timestamp()
-            found.append((str(media["id"]), event_id, data["phone"],
+            expires = (parse_time(event.occurred_at) + MEDIA_ID_LIFETIME).timestamp()
+            found.append((str(media["id"]), event.id, data["phone"],
                           data.get("message_type") or "document", json.dumps(media), expires,
-                          now, position))
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+                          now, event.position))
+    return Found(after, upto, found)
+
+
+def add(conn: Connection, found: Found) -> int:
+    """Record what ``find`` saw as due jobs and move the checkpoint; returns how many."""
+    with immediate(conn):
         added = 0
-        for job in found:
+        for job in found.jobs:
             if not _has_outcome(conn, job[0]):
                 added += conn.execute(
                     "INSERT OR IGNORE INTO media_jobs (media_id, message_id, phone, kind, "
                     "media, expires, due, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", job
                 ).rowcount
         conn.execute("UPDATE media_checkpoint SET position = ? WHERE name = ? AND position = ?",
-                     (rows[-1][0], CHECKPOINT, after))
-        conn.execute("COMMIT")
-        return added
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+                     (found.upto, CHECKPOINT, found.after))
+    return added
 
 
-def due_jobs(conn: sqlite3.Connection, now: float, limit: int) -> list[Job]:
+def scan(conn: Connection, now: float) -> int:
+    """``find`` then ``add`` on one connection; returns how many jobs were added."""
+    found = find(conn, now)
+    return add(conn, found) if found is not None else 0
+
+
+def due_jobs(conn: Connection, now: float, limit: int) -> list[Job]:
     rows = conn.execute(
         "SELECT media_id, message_id, phone, kind, media, expires, attempts, last_error "
         "FROM media_jobs WHERE due <= ? ORDER BY due, position LIMIT ?", (now, limit)
@@ -119,7 +128,7 @@ def due_jobs(conn: sqlite3.Connection, now: float, limit: int) -> list[Job]:
     return [Job(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) for r in rows]
 
 
-def start_attempt(conn: sqlite3.Connection, media_id: str) -> int | None:
+def start_attempt(conn: Connection, media_id: str) -> int | None:
     """Count an attempt before it starts (a crash mid-download still counts); None if
     the job is done already. The job stays due: only the lease holder works on jobs,
     and it skips its own in flight, so a holder that died leaves it to the next."""
@@ -132,20 +141,20 @@ def start_attempt(conn: sqlite3.Connection, media_id: str) -> int | None:
     return row[0] if row else None
 
 
-def retry_later(conn: sqlite3.Connection, media_id: str, due: float, error: str) -> None:
+def retry_later(conn: Connection, media_id: str, due: float, error: str) -> None:
     conn.execute("UPDATE media_jobs SET due = ?, last_error = ? WHERE media_id = ?",
                  (due, error, media_id))
 
 
-def finish(conn: sqlite3.Connection, media_id: str) -> None:
+def finish(conn: Connection, media_id: str) -> None:
     conn.execute("DELETE FROM media_jobs WHERE media_id = ?", (media_id,))
 
 
-def pending(conn: sqlite3.Connection) -> int:
+def pending(conn: Connection) -> int:
     return conn.execute("SELECT count(*) FROM media_jobs").fetchone()[0]
 
 
-def last_error(conn: sqlite3.Connection) -> str | None:
+def last_error(conn: Connection) -> str | None:
     row = conn.execute("SELECT last_error FROM media_jobs WHERE last_error IS NOT NULL "
                        "ORDER BY due DESC LIMIT 1").fetchone()
     return row[0] if row else None

@@ -52,7 +52,7 @@ class MediaWorker:
         self.db = crm.db
         self.graph = graph
         self.store = store
-        self.lease = Lease(crm.settings.db_path, name=LEASE)
+        self.lease = Lease(crm.db, name=LEASE)
         self.base_delay = crm.settings.media_retry_seconds
         self.wake = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -71,7 +71,9 @@ class MediaWorker:
                                      else self.lease.acquire())
                     renewed = now
                 if holding and self.lease.valid():
-                    await self.db.read(jobs.scan, time.time())
+                    found = await self.db.read(jobs.find, time.time())
+                    if found is not None:
+                        await self.db.write(jobs.add, found)
                     await self._work(time.time())
             except Exception:
                 log.exception("media worker: unexpected error")
@@ -101,7 +103,7 @@ class MediaWorker:
             task.add_done_callback(lambda _t, m=job.media_id: self._running.pop(m, None))
 
     async def _attempt(self, job: jobs.Job) -> None:
-        attempts = await self.db.read(jobs.start_attempt, job.media_id)
+        attempts = await self.db.write(jobs.start_attempt, job.media_id)
         if attempts is None:
             return
         try:
@@ -122,9 +124,9 @@ class MediaWorker:
         event = MediaStored(message_id=job.message_id, phone=job.phone, media_id=job.media_id,
                             sha256=stored.sha256, mime_type=stored.mime_type, size=stored.size,
                             filename=stored.filename, store=stored.reference())
-        await self.db.append([event.new(chat_stream(job.phone), actor=ACTOR,
+        await self.db.record([event.new(chat_stream(job.phone), actor=ACTOR,
                                         idempotency_key=media_key(job.media_id))])
-        await self.db.read(jobs.finish, job.media_id)
+        await self.db.write(jobs.finish, job.media_id)
         log.info("media %s of %s stored (%d bytes, %s)", job.media_id, job.message_id,
                  stored.size, stored.backend)
 
@@ -134,15 +136,15 @@ class MediaWorker:
         if not permanent and due < job.expires:
             log.warning("media %s: attempt %d failed (%s); next try in %.0f s",
                         job.media_id, attempts, reason, due - time.time())
-            await self.db.read(jobs.retry_later, job.media_id, due, reason)
+            await self.db.write(jobs.retry_later, job.media_id, due, reason)
             return
         if not permanent:
             reason = f"gave up after {attempts} attempts before the media id expired: {reason}"
         event = MediaFailed(message_id=job.message_id, phone=job.phone, media_id=job.media_id,
                             reason=reason, attempts=attempts)
-        await self.db.append([event.new(chat_stream(job.phone), actor=ACTOR,
+        await self.db.record([event.new(chat_stream(job.phone), actor=ACTOR,
                                         idempotency_key=media_key(job.media_id))])
-        await self.db.read(jobs.finish, job.media_id)
+        await self.db.write(jobs.finish, job.media_id)
         log.warning("media %s of %s failed: %s", job.media_id, job.message_id, reason)
 
     async def cancel(self) -> None:

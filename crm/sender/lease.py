@@ -2,8 +2,8 @@
 
 Several server workers share one SQLite file; each runs a ``Sender`` but only the
 holder of this lease sends. The lease row is taken and renewed with ``BEGIN
-IMMEDIATE`` (two processes can never both win), on a connection of our own driven
-from one thread. A holder that stops renewing loses the lease when it expires; one
+IMMEDIATE`` (two processes can never both win), on the process's writer thread. A
+holder that stops renewing loses the lease when it expires; one
 known to be dead (same host, its process gone) loses it at once, so a restart after
 a crash does not wait out the expiry.
 
@@ -13,16 +13,17 @@ replay rewrites): every request at or before it is resolved.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import socket
 import sqlite3
 import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from crm.events.store import open_connection
+from crm.events import Database, immediate
+
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sender_lease (
@@ -57,33 +58,26 @@ def _alive(pid: int) -> bool:
 def try_acquire(conn: sqlite3.Connection, name: str, holder: str, host: str, pid: int,
                 now: float, ttl: float = TTL) -> bool:
     """Take or renew the lease; False while another live holder's lease is valid."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         row = conn.execute("SELECT holder, host, pid, expires FROM sender_lease WHERE name = ?",
                            (name,)).fetchone()
         if row is not None and row[0] != holder and row[3] > now:
             # Same host and our own pid (a container restarted) or no such process.
             dead = row[1] == host and (row[2] == pid or not _alive(row[2]))
             if not dead:
-                conn.execute("COMMIT")
                 return False
         conn.execute(
             "INSERT INTO sender_lease (name, holder, host, pid, expires) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, host = excluded.host, "
             "pid = excluded.pid, expires = excluded.expires",
             (name, holder, host, pid, now + ttl))
-        conn.execute("COMMIT")
         return True
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def renew(conn: sqlite3.Connection, name: str, holder: str, now: float,
           checkpoint: int | None, ttl: float = TTL) -> bool:
     """Extend our lease (and save the checkpoint with it); False if it is no longer ours."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         held = conn.execute(
             "UPDATE sender_lease SET expires = ? WHERE name = ? AND holder = ?",
             (now + ttl, name, holder)).rowcount == 1
@@ -92,11 +86,14 @@ def renew(conn: sqlite3.Connection, name: str, holder: str, now: float,
                 "INSERT INTO sender_checkpoint (name, position) VALUES (?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET position = excluded.position",
                 (name, checkpoint))
-        conn.execute("COMMIT")
         return held
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    """Statement by statement: ``executescript`` would commit the writer's transaction."""
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 def checkpoint(conn: sqlite3.Connection, name: str) -> int:
@@ -106,27 +103,22 @@ def checkpoint(conn: sqlite3.Connection, name: str) -> int:
 
 
 class Lease:
-    """One process's view of the lease, with its own connection on its own thread."""
+    """One process's view of the lease; its writes go through the process's writer."""
 
-    def __init__(self, db_path: Path, name: str = "sender") -> None:
+    def __init__(self, db: Database, name: str = "sender") -> None:
         self.name = name
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.holder = f"{self.host}:{self.pid}:{secrets.token_hex(6)}"
-        self._db_path = db_path
-        self._conn: sqlite3.Connection | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-lease")
+        self._db = db
+        self._schema = False
         self._valid_until = 0.0
 
-    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._call, fn, args)
-
-    def _call(self, fn, args):  # type: ignore[no-untyped-def]
-        if self._conn is None:
-            self._conn = open_connection(self._db_path)
-            self._conn.executescript(SCHEMA)
-        return fn(self._conn, *args)
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        if not self._schema:
+            await self._db.write(create_schema)
+            self._schema = True
+        return await self._db.write(fn, *args)
 
     def valid(self) -> bool:
         """Held, and far enough from expiry to start a request to Meta."""
@@ -134,19 +126,19 @@ class Lease:
 
     async def acquire(self) -> bool:
         started = time.monotonic()
-        won = await self._run(try_acquire, self.name, self.holder, self.host, self.pid,
+        won = await self._write(try_acquire, self.name, self.holder, self.host, self.pid,
                               time.time())
         self._valid_until = started + TTL - MARGIN if won else 0.0
         return won
 
     async def renew(self, position: int | None) -> bool:
         started = time.monotonic()
-        held = await self._run(renew, self.name, self.holder, time.time(), position)
+        held = await self._write(renew, self.name, self.holder, time.time(), position)
         self._valid_until = started + TTL - MARGIN if held else 0.0
         return held
 
     async def checkpoint(self) -> int:
-        return await self._run(checkpoint, self.name)
+        return await self._write(checkpoint, self.name)
 
     async def release(self, position: int | None = None) -> None:
         """Save the checkpoint and give the lease up, so another process need not wait."""
@@ -155,12 +147,7 @@ class Lease:
                 conn.execute("DELETE FROM sender_lease WHERE name = ? AND holder = ?",
                              (self.name, self.holder))
         self._valid_until = 0.0
-        await self._run(_release)
+        await self._write(_release)
 
     def close(self) -> None:
-        def _close() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-        self._thread.submit(_close).result()
-        self._thread.shutdown(wait=True)
+        """Nothing of its own to close: the writer belongs to the process."""

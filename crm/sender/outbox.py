@@ -9,20 +9,15 @@ after it was in flight when its process died.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from crm.events import RecordedEvent
-from crm.events.schema import EVENT_COLUMNS
+from crm.events import Connection, EventStore, RecordedEvent
 from crm.events.sending import OUTCOMES, REQUESTS, MessageDispatching, MessageRetrying
-from crm.events.store import row_to_event
 from crm.projections import channel
 
 #: Every event type the sender reads.
 WATCHED = (*REQUESTS, MessageDispatching.type, MessageRetrying.type, *OUTCOMES)
-_WATCHED_SQL = ", ".join(f"'{t}'" for t in WATCHED)
-_REQUESTS_SQL = ", ".join(f"'{t}'" for t in REQUESTS)
 
 
 @dataclass
@@ -42,28 +37,23 @@ class Request:
                    event.actor, event.data)
 
 
-def _select(conn: sqlite3.Connection, types_sql: str, after: int, upto: int,
+def _select(conn: Connection, types: tuple[str, ...], after: int, upto: int,
             limit: int) -> list[RecordedEvent]:
-    rows = conn.execute(
-        f"SELECT {EVENT_COLUMNS} FROM events WHERE position > ? AND position <= ? "
-        f"AND type IN ({types_sql}) ORDER BY position LIMIT ?", (after, upto, limit),
-    ).fetchall()
-    return [row_to_event(r) for r in rows]
+    return EventStore.over(conn).read_after(after, limit, types=types, upto=upto)
 
 
-def head(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT max(position) FROM events").fetchone()
-    return row[0] or 0
+def head(conn: Connection) -> int:
+    return EventStore.over(conn).last_position()
 
 
-def scan(conn: sqlite3.Connection, after: int) -> tuple[list[Request], list[Request], int]:
+def scan(conn: Connection, after: int) -> tuple[list[Request], list[Request], int]:
     """Unresolved requests after ``after``: (to send, in flight when a process died,
     the last position looked at). Both lists are in log order."""
     upto = head(conn)
     open_: dict[str, Request] = {}
     position = after
     while True:
-        events = _select(conn, _WATCHED_SQL, position, upto, 5000)
+        events = _select(conn, WATCHED, position, upto, 5000)
         for event in events:
             fold(open_, event)
         if len(events) < 5000:
@@ -92,17 +82,17 @@ def fold(open_: dict[str, Request], event: RecordedEvent) -> None:
         request.in_flight = event.type == MessageDispatching.type
 
 
-def new_requests(conn: sqlite3.Connection, after: int,
+def new_requests(conn: Connection, after: int,
                  limit: int = 1000) -> tuple[list[Request], int, bool]:
     """Requests recorded after ``after``, the position read up to (the tail), and
     whether the channel is projected healthy."""
     upto = head(conn)
-    events = _select(conn, _REQUESTS_SQL, after, upto, limit)
+    events = _select(conn, REQUESTS, after, upto, limit)
     if len(events) == limit:
         upto = events[-1].position
     return [Request.of(e) for e in events], upto, channel.health(conn)["ok"]
 
 
-def wamid_of(conn: sqlite3.Connection, message_id: str) -> str | None:
+def wamid_of(conn: Connection, message_id: str) -> str | None:
     row = conn.execute("SELECT wamid FROM messages WHERE id = ?", (message_id,)).fetchone()
     return row[0] if row else None

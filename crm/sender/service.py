@@ -75,7 +75,7 @@ async def start(crm: Services) -> None:
     sending = Sending(settings, graph, LocalMediaStore.for_data_dir(settings.data_dir))
     if graph is not None:
         sending.sender = Sender(settings, crm.db, graph, sending.media,
-                                Lease(settings.db_path))
+                                Lease(crm.db))
         crm.db.writer.add_listener(_waker(asyncio.get_running_loop(), sending.sender))
         sending.task = asyncio.create_task(sending.sender.run(crm.stopping), name="crm-sender")
     elif mode(settings) == "meta":
@@ -131,5 +131,5 @@ async def mark_read(sending: Sending, phone: str, wamid: str) -> None:
 async def refresh_templates(db: Database, graph: GraphClient, actor: str) -> int:
     """Fetch the account's templates and record them; returns how many."""
     templates = await graph.list_templates()
-    await db.append([TemplatesFetched(templates=templates).new(CHANNEL_STREAM, actor=actor)])
+    await db.record([TemplatesFetched(templates=templates).new(CHANNEL_STREAM, actor=actor)])
     return len(templates)

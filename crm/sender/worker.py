@@ -106,7 +106,7 @@ class Sender:
         if in_flight:
             log.warning("%d message(s) were in flight when the sender last stopped: their "
                         "fate is unknown and they are not sent again", len(in_flight))
-            await self.db.append([MessageFateUnknown(
+            await self.db.record([MessageFateUnknown(
                 message_id=r.message_id, phone=r.phone, reason=UNKNOWN_REASON,
             ).new(chat_stream(r.phone), actor=r.actor) for r in in_flight])
         for request in pending:
@@ -285,12 +285,10 @@ class Sender:
             attempt=attempt,
         ).new(chat_stream(request.phone), actor=request.actor,
               idempotency_key=f"dispatch:{request.message_id}:{request.position}:{attempt}")
-        [position] = await self.db.append([event])
-        recorded = await self.db.read(_event_id, position)
-        return recorded == event.id
+        return (await self.db.record([event])).new[0]
 
     async def _append(self, request: Request, payload: Any) -> None:
-        await self.db.append([payload.new(chat_stream(request.phone), actor=request.actor)])
+        await self.db.record([payload.new(chat_stream(request.phone), actor=request.actor)])
 
     async def _health(self, error: GraphError | None) -> None:
         """Raise the channel's flag on an account-level error; lower it on a success."""
@@ -309,12 +307,7 @@ class Sender:
             log.error("WhatsApp channel problem: %s", error)
         else:
             return
-        await self.db.append([event])
-
-
-def _event_id(conn: Any, position: int) -> str | None:
-    row = conn.execute("SELECT id FROM events WHERE position = ?", (position,)).fetchone()
-    return row[0] if row else None
+        await self.db.record([event])
 
 
 async def _wait_any(events: tuple[asyncio.Event, ...], timeout: float) -> None:

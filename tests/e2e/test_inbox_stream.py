@@ -28,7 +28,7 @@ def test_a_lost_connection_is_shown_and_the_stream_resumes_without_a_gap(
     projector = default_projector()
     store = EventStore(live.db_path, projector)
     try:
-        store.append([received(phone=phone, text="written while you were away",
+        store.record([received(phone=phone, text="written while you were away",
                                wamid="wamid.e2e.away")])
     finally:
         store.close()
