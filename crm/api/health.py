@@ -7,9 +7,11 @@ from typing import Any
 
 from quart import Blueprint
 
-from crm.api.guard import public
+from crm.api.errors import Unauthorized
+from crm.api.guard import authenticate, public
 from crm.api.services import services
 from crm.events.store import last_position
+from crm.projections import projection_status
 
 blueprint = Blueprint("health", __name__)
 
@@ -32,4 +34,13 @@ def _facts(conn: sqlite3.Connection) -> dict[str, Any]:
 @blueprint.get("/healthz")
 @public
 async def healthz() -> dict:
-    return await services().db.read(_facts)
+    facts = await services().db.read(_facts)
+    # A signed-in agent also learns each projection's version and failed events; a
+    # load balancer (or a stale token) gets the anonymous answer, never a 401.
+    try:
+        agent = await authenticate()
+    except Unauthorized:
+        agent = None
+    if agent is not None:
+        facts["projections"] = await services().db.read(projection_status)
+    return facts

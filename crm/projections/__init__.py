@@ -11,6 +11,8 @@ from crm.projections import (
     webhooks,
 )
 from crm.projections.base import Projection, Projector
+from crm.projections.checkpoints import projection_status
+from crm.projections.transaction import Transaction
 
 #: Every projection, in the order handlers run for an event.
 PROJECTIONS: tuple[Projection, ...] = (messages.PROJECTION, customers.PROJECTION,
@@ -23,4 +25,5 @@ def default_projector() -> Projector:
     return Projector(PROJECTIONS)
 
 
-__all__ = ["PROJECTIONS", "Projection", "Projector", "default_projector"]
+__all__ = ["PROJECTIONS", "Projection", "Projector", "Transaction", "default_projector",
+           "projection_status"]

@@ -12,6 +12,7 @@ from typing import Any
 
 from crm.events import RecordedEvent
 from crm.projections.base import Projection
+from crm.projections.transaction import Transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS agents (
@@ -39,9 +40,9 @@ CREATE INDEX IF NOT EXISTS tokens_by_agent ON tokens(agent);
 """
 
 
-def on_created(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_created(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
-    db.execute(
+    tx.execute(
         "INSERT OR IGNORE INTO agents (name, admin, password_hash, created_at, created_by) "
         "VALUES (?, ?, ?, ?, ?)",
         (data["name"], int(bool(data.get("admin"))), data["password_hash"],
@@ -49,24 +50,24 @@ def on_created(event: RecordedEvent, db: sqlite3.Connection) -> None:
     )
 
 
-def on_disabled(event: RecordedEvent, db: sqlite3.Connection) -> None:
-    db.execute(
+def on_disabled(event: RecordedEvent, tx: Transaction) -> None:
+    tx.execute(
         "UPDATE agents SET disabled = 1, disabled_at = ?, disabled_by = ? "
         "WHERE name = ? AND disabled = 0",
         (event.occurred_at, event.actor, event.data["name"]),
     )
 
 
-def on_password_changed(event: RecordedEvent, db: sqlite3.Connection) -> None:
-    db.execute(
+def on_password_changed(event: RecordedEvent, tx: Transaction) -> None:
+    tx.execute(
         "UPDATE agents SET password_hash = ?, password_changed_at = ? WHERE name = ?",
         (event.data["password_hash"], event.occurred_at, event.data["name"]),
     )
 
 
-def on_token_created(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_token_created(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
-    db.execute(
+    tx.execute(
         "INSERT OR IGNORE INTO tokens (id, agent, sha256, label, created_at, created_by) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         (data["token_id"], data["agent"], data["sha256"], data.get("label"),
@@ -74,15 +75,15 @@ def on_token_created(event: RecordedEvent, db: sqlite3.Connection) -> None:
     )
 
 
-def on_token_revoked(event: RecordedEvent, db: sqlite3.Connection) -> None:
-    db.execute(
+def on_token_revoked(event: RecordedEvent, tx: Transaction) -> None:
+    tx.execute(
         "UPDATE tokens SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL",
         (event.occurred_at, event.actor, event.data["token_id"]),
     )
 
 
 PROJECTION = Projection(
-    name="agents",
+    name="agents", version=1,
     schema=SCHEMA,
     tables=("agents", "tokens"),
     handlers={

@@ -13,6 +13,7 @@ from typing import Any
 from crm.events import RecordedEvent
 from crm.events.sending import is_account_level
 from crm.projections.base import Projection
+from crm.projections.transaction import Transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS channel_health (
@@ -27,9 +28,9 @@ CREATE TABLE IF NOT EXISTS channel_health (
 """
 
 
-def _set(db: sqlite3.Connection, event: RecordedEvent, ok: bool, code: object,
+def _set(tx: Transaction, event: RecordedEvent, ok: bool, code: object,
          title: object, details: object) -> None:
-    db.execute(
+    tx.execute(
         "INSERT OR REPLACE INTO channel_health (channel, ok, code, title, details, since, "
         "position) VALUES ('whatsapp', ?, ?, ?, ?, ?, ?)",
         (1 if ok else 0, code if isinstance(code, int) else None,
@@ -38,13 +39,13 @@ def _set(db: sqlite3.Connection, event: RecordedEvent, ok: bool, code: object,
     )
 
 
-def on_health(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_health(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
-    _set(db, event, bool(data.get("ok")), data.get("code"), data.get("title"),
+    _set(tx, event, bool(data.get("ok")), data.get("code"), data.get("title"),
          data.get("details"))
 
 
-def on_meta_error(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_meta_error(event: RecordedEvent, tx: Transaction) -> None:
     """An account-level error Meta reported in a webhook (``value.errors`` or a failed
     status) raises the flag as a refused request does; the next successful send
     lowers it."""
@@ -52,12 +53,12 @@ def on_meta_error(event: RecordedEvent, db: sqlite3.Connection) -> None:
     if event.type == "message.status" and event.data.get("status") != "failed":
         return
     if isinstance(error, dict) and is_account_level(error.get("code")):
-        _set(db, event, False, error.get("code"), error.get("title") or error.get("message"),
+        _set(tx, event, False, error.get("code"), error.get("title") or error.get("message"),
              error.get("details"))
 
 
 PROJECTION = Projection(
-    name="channel", schema=SCHEMA, tables=("channel_health",),
+    name="channel", version=1, schema=SCHEMA, tables=("channel_health",),
     handlers={"channel.health": on_health, "webhook.error": on_meta_error,
               "message.status": on_meta_error},
 )

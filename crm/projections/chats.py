@@ -14,6 +14,7 @@ from typing import Any
 from crm.events import RecordedEvent, epoch_seconds, format_time
 from crm.projections import messages
 from crm.projections.base import Projection
+from crm.projections.transaction import Transaction
 
 WINDOW = timedelta(hours=24)
 
@@ -42,8 +43,8 @@ NOT_OPENING = frozenset({"system"})
 _CUSTOMER_NAME = "(SELECT name FROM customers WHERE phone = ?)"
 
 
-def _touch(db: sqlite3.Connection, phone: str, position: int) -> None:
-    db.execute(
+def _touch(tx: Transaction, phone: str, position: int) -> None:
+    tx.execute(
         "INSERT INTO chats (phone, last_pos, customer_name) VALUES (?, ?, "
         f"{_CUSTOMER_NAME}) "
         "ON CONFLICT(phone) DO UPDATE SET last_pos = max(last_pos, excluded.last_pos)",
@@ -68,14 +69,14 @@ ON CONFLICT(phone) DO UPDATE SET
 """
 
 
-def on_received(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_received(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
     kind = data.get("message_type", "unknown")
     inbound_at = inbound_ts = None
     if kind not in NOT_OPENING:
         inbound_at = event.occurred_at
         inbound_ts = int(epoch_seconds(inbound_at))
-    db.execute(_RECEIVED, (
+    tx.execute(_RECEIVED, (
         data["phone"],
         data.get("profile_name") or None,
         None if kind in messages.ANNOTATIONS else event.id,
@@ -85,25 +86,25 @@ def on_received(event: RecordedEvent, db: sqlite3.Connection) -> None:
     ))
 
 
-def on_queued(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_queued(event: RecordedEvent, tx: Transaction) -> None:
     phone = event.data["phone"]
-    _touch(db, phone, event.position)
-    db.execute("UPDATE chats SET last_message_id = ? WHERE phone = ?",
+    _touch(tx, phone, event.position)
+    tx.execute("UPDATE chats SET last_message_id = ? WHERE phone = ?",
                (event.data["message_id"], phone))
 
 
-def on_read(event: RecordedEvent, db: sqlite3.Connection) -> None:
-    db.execute("UPDATE chats SET unread = 0 WHERE phone = ?", (event.data["phone"],))
+def on_read(event: RecordedEvent, tx: Transaction) -> None:
+    tx.execute("UPDATE chats SET unread = 0 WHERE phone = ?", (event.data["phone"],))
 
 
-def on_customer(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_customer(event: RecordedEvent, tx: Transaction) -> None:
     """The customer list named (or renamed) this number: the chat shows it first."""
-    db.execute("UPDATE chats SET customer_name = ? WHERE phone = ?",
+    tx.execute("UPDATE chats SET customer_name = ? WHERE phone = ?",
                (event.data.get("name") or None, event.data["phone"]))
 
 
 PROJECTION = Projection(
-    name="chats",
+    name="chats", version=1,
     schema=SCHEMA,
     tables=("chats",),
     handlers={

@@ -13,6 +13,7 @@ from typing import Any
 
 from crm.events import RecordedEvent
 from crm.projections.base import Projection
+from crm.projections.transaction import Transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (
@@ -31,9 +32,9 @@ def attributes_text(attributes: dict[str, Any] | None) -> str:
     return json.dumps(attributes or {}, ensure_ascii=False, sort_keys=True)
 
 
-def on_updated(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_updated(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
-    db.execute(
+    tx.execute(
         "INSERT INTO customers (phone, name, attributes, source, updated_at, position) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(phone) DO UPDATE SET name = excluded.name, "
         "attributes = excluded.attributes, source = excluded.source, "
@@ -44,7 +45,7 @@ def on_updated(event: RecordedEvent, db: sqlite3.Connection) -> None:
 
 
 PROJECTION = Projection(
-    name="customers",
+    name="customers", version=1,
     schema=SCHEMA,
     tables=("customers",),
     handlers={"customer.updated": on_updated},

@@ -11,6 +11,7 @@ from typing import Any
 
 from crm.events import RecordedEvent
 from crm.projections.base import Projection
+from crm.projections.transaction import Transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS media_files (
@@ -26,10 +27,10 @@ CREATE TABLE IF NOT EXISTS media_files (
 """
 
 
-def on_stored(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_stored(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
     store = data.get("store") or {}
-    db.execute(
+    tx.execute(
         "INSERT INTO media_files (sha256, backend, ref, mime_type, filename, size, link, "
         "position) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET "
         "backend = excluded.backend, ref = excluded.ref, mime_type = excluded.mime_type, "
@@ -42,7 +43,7 @@ def on_stored(event: RecordedEvent, db: sqlite3.Connection) -> None:
 
 
 PROJECTION = Projection(
-    name="media",
+    name="media", version=1,
     schema=SCHEMA,
     tables=("media_files",),
     handlers={"media.stored": on_stored},

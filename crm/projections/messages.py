@@ -16,6 +16,7 @@ from crm.events import RecordedEvent, epoch_seconds
 from crm.events.schema import EVENT_COLUMNS
 from crm.events.store import row_to_event
 from crm.projections.base import Projection
+from crm.projections.transaction import Transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -64,15 +65,14 @@ def _dumps(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _id_for_wamid(db: sqlite3.Connection, wamid: str | None) -> str | None:
+def _id_for_wamid(tx: Transaction, wamid: str | None) -> str | None:
     if not wamid:
         return None
-    row = db.execute("SELECT id FROM messages WHERE wamid = ?", (wamid,)).fetchone()
-    return row[0] if row else None
+    return tx.fetchval("SELECT id FROM messages WHERE wamid = ?", (wamid,))
 
 
-def _wait_for(db: sqlite3.Connection, wamid: str, event: RecordedEvent) -> None:
-    db.execute(
+def _wait_for(tx: Transaction, wamid: str, event: RecordedEvent) -> None:
+    tx.execute(
         "INSERT OR IGNORE INTO pending_by_wamid (wamid, position) VALUES (?, ?)",
         (wamid, event.position),
     )
@@ -85,38 +85,38 @@ _PENDING = (
 )
 
 
-def _release(db: sqlite3.Connection, wamid: str) -> None:
+def _release(tx: Transaction, wamid: str) -> None:
     """Apply, in log order, whatever was waiting for this wamid to appear."""
-    rows = db.execute(_PENDING, (wamid,)).fetchall()
+    rows = tx.fetchall(_PENDING, (wamid,))
     if not rows:
         return
-    db.execute("DELETE FROM pending_by_wamid WHERE wamid = ?", (wamid,))
+    tx.execute("DELETE FROM pending_by_wamid WHERE wamid = ?", (wamid,))
     for row in rows:
         event = row_to_event(row)
         handler = HANDLERS.get(event.type)
         if handler is not None:
-            handler(event, db)
+            handler(event, tx)
 
 
-def on_received(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_received(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
     kind = data.get("message_type", "unknown")
     if kind in ANNOTATIONS:
-        _annotate(event, db, kind)
+        _annotate(event, tx, kind)
         return
     extra = {k: v for k, v in data.items() if k not in _INBOUND_CORE}
     if kind == "unknown" and data.get("raw") is not None:
         extra["raw"] = data["raw"]
-    db.execute(
+    tx.execute(
         "INSERT OR IGNORE INTO messages (id, wamid, phone, direction, type, text, caption, "
         "media, timestamp, ts, status, reply_to, extra, position) "
         "VALUES (?, ?, ?, 'in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)",
         (event.id, data["wamid"], data["phone"], kind, data.get("text"), data.get("caption"),
          _dumps(_inbound_media(data.get("media"))), event.occurred_at, _ms(event.occurred_at),
-         _id_for_wamid(db, data.get("reply_to_wamid")), _dumps(extra) if extra else "{}",
+         _id_for_wamid(tx, data.get("reply_to_wamid")), _dumps(extra) if extra else "{}",
          event.position),
     )
-    _release(db, data["wamid"])
+    _release(tx, data["wamid"])
 
 
 def _inbound_media(media: Any) -> Any:
@@ -130,16 +130,15 @@ def _inbound_media(media: Any) -> Any:
     return media
 
 
-def _annotate(event: RecordedEvent, db: sqlite3.Connection, kind: str) -> None:
+def _annotate(event: RecordedEvent, tx: Transaction, kind: str) -> None:
     data = event.data
     body = data.get(kind) or {}
     target = body.get("message_id") if kind == "reaction" else body.get("original_message_id")
     if not target:
         return
-    row = db.execute("SELECT id, reactions, extra FROM messages WHERE wamid = ?",
-                     (target,)).fetchone()
+    row = tx.fetchone("SELECT id, reactions, extra FROM messages WHERE wamid = ?", (target,))
     if row is None:
-        _wait_for(db, target, event)
+        _wait_for(tx, target, event)
         return
     message_id, reactions_text, extra_text = row
     if kind == "reaction":
@@ -147,7 +146,7 @@ def _annotate(event: RecordedEvent, db: sqlite3.Connection, kind: str) -> None:
         reactions = [r for r in json.loads(reactions_text) if r.get("from") != sender]
         if body.get("emoji"):
             reactions.append({"emoji": body["emoji"], "from": sender})
-        db.execute("UPDATE messages SET reactions = ? WHERE id = ?",
+        tx.execute("UPDATE messages SET reactions = ? WHERE id = ?",
                    (_dumps(reactions), message_id))
         return
     extra = json.loads(extra_text)
@@ -164,34 +163,33 @@ def _annotate(event: RecordedEvent, db: sqlite3.Connection, kind: str) -> None:
         extra["edited"] = {"text": text, "at": event.occurred_at, "message": new}
     else:
         extra["revoked"] = {"at": event.occurred_at}
-    db.execute("UPDATE messages SET extra = ? WHERE id = ?", (_dumps(extra), message_id))
+    tx.execute("UPDATE messages SET extra = ? WHERE id = ?", (_dumps(extra), message_id))
 
 
-def _set_status(db: sqlite3.Connection, message_id: str, current: str, status: str,
+def _set_status(tx: Transaction, message_id: str, current: str, status: str,
                 error: Any = None) -> None:
     if current == "failed":
         return
     if status == "failed":
-        db.execute("UPDATE messages SET status = 'failed', error = ? WHERE id = ?",
+        tx.execute("UPDATE messages SET status = 'failed', error = ? WHERE id = ?",
                    (_dumps(error), message_id))
     elif STATUS_RANK.get(status, -1) > STATUS_RANK.get(current, 0):
-        db.execute("UPDATE messages SET status = ? WHERE id = ?", (status, message_id))
+        tx.execute("UPDATE messages SET status = ? WHERE id = ?", (status, message_id))
 
 
-def on_status(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_status(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
-    row = db.execute("SELECT id, status FROM messages WHERE wamid = ?",
-                     (data["wamid"],)).fetchone()
+    row = tx.fetchone("SELECT id, status FROM messages WHERE wamid = ?", (data["wamid"],))
     if row is None:
-        _wait_for(db, data["wamid"], event)
+        _wait_for(tx, data["wamid"], event)
         return
-    _set_status(db, row[0], row[1], data["status"], data.get("error"))
+    _set_status(tx, row[0], row[1], data["status"], data.get("error"))
 
 
-def on_queued(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_queued(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
     extra = {"template": data["template"]} if data.get("template") else {}
-    db.execute(
+    tx.execute(
         "INSERT OR IGNORE INTO messages (id, phone, direction, type, text, caption, media, "
         "timestamp, ts, status, reply_to, agent, extra, position) "
         "VALUES (?, ?, 'out', ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
@@ -202,64 +200,64 @@ def on_queued(event: RecordedEvent, db: sqlite3.Connection) -> None:
     )
 
 
-def on_sent(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_sent(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
-    row = db.execute("SELECT status FROM messages WHERE id = ?", (data["message_id"],)).fetchone()
+    row = tx.fetchone("SELECT status FROM messages WHERE id = ?", (data["message_id"],))
     if row is None:
         return
     # OR IGNORE: a wamid Meta already gave another message keeps naming that one.
-    db.execute("UPDATE OR IGNORE messages SET wamid = ? WHERE id = ?",
+    tx.execute("UPDATE OR IGNORE messages SET wamid = ? WHERE id = ?",
                (data["wamid"], data["message_id"]))
-    _set_status(db, data["message_id"], row[0], "sent")
-    _release(db, data["wamid"])
+    _set_status(tx, data["message_id"], row[0], "sent")
+    _release(tx, data["wamid"])
 
 
-def on_failed(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_failed(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
-    row = db.execute("SELECT status FROM messages WHERE id = ?", (data["message_id"],)).fetchone()
+    row = tx.fetchone("SELECT status FROM messages WHERE id = ?", (data["message_id"],))
     if row is not None:
-        _set_status(db, data["message_id"], row[0], "failed", data.get("error"))
+        _set_status(tx, data["message_id"], row[0], "failed", data.get("error"))
 
 
-def on_unknown(event: RecordedEvent, db: sqlite3.Connection) -> None:
-    db.execute(
+def on_unknown(event: RecordedEvent, tx: Transaction) -> None:
+    tx.execute(
         "UPDATE messages SET status = 'unknown', error = ? WHERE id = ? AND status = 'queued'",
         (_dumps({"code": "unknown_fate", "title": "Fate unknown",
                  "message": event.data.get("reason")}), event.data["message_id"]),
     )
 
 
-def on_retry(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_retry(event: RecordedEvent, tx: Transaction) -> None:
     """An agent sends a failed or unknown-fate message again: it is queued once more."""
-    db.execute(
+    tx.execute(
         "UPDATE messages SET status = 'queued', error = NULL "
         "WHERE id = ? AND status IN ('failed', 'unknown')",
         (event.data["message_id"],),
     )
 
 
-def _update_media(db: sqlite3.Connection, message_id: str, changes: dict[str, Any],
+def _update_media(tx: Transaction, message_id: str, changes: dict[str, Any],
                   drop: str) -> None:
-    row = db.execute("SELECT media FROM messages WHERE id = ?", (message_id,)).fetchone()
+    row = tx.fetchone("SELECT media FROM messages WHERE id = ?", (message_id,))
     if row is None:
         return
     media = json.loads(row[0]) if row[0] else {}
     media.pop(drop, None)
     media.update(changes)
-    db.execute("UPDATE messages SET media = ? WHERE id = ?", (_dumps(media), message_id))
+    tx.execute("UPDATE messages SET media = ? WHERE id = ?", (_dumps(media), message_id))
 
 
-def on_media_stored(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_media_stored(event: RecordedEvent, tx: Transaction) -> None:
     """The customer's file is kept: the thread links to our copy."""
     data = event.data
-    _update_media(db, data["message_id"], {
+    _update_media(tx, data["message_id"], {
         "url": f"/media/{data['sha256']}", "sha256": data["sha256"], "size": data["size"],
         "mime_type": data["mime_type"]}, drop="error")
 
 
-def on_media_failed(event: RecordedEvent, db: sqlite3.Connection) -> None:
+def on_media_failed(event: RecordedEvent, tx: Transaction) -> None:
     """The file could not be kept: the thread says why."""
-    _update_media(db, event.data["message_id"], {"error": event.data["reason"]}, drop="url")
+    _update_media(tx, event.data["message_id"], {"error": event.data["reason"]}, drop="url")
 
 
 HANDLERS = {
@@ -275,7 +273,8 @@ HANDLERS = {
 }
 
 PROJECTION = Projection(
-    name="messages", schema=SCHEMA, tables=("messages", "pending_by_wamid"), handlers=HANDLERS,
+    name="messages", version=1, schema=SCHEMA, tables=("messages", "pending_by_wamid"),
+    handlers=HANDLERS,
     replay_group=1,  # the heaviest: folded beside all the others during replay
 )
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from crm.events.store import last_position, open_connection, read_after
 from crm.progress import Update
-from crm.projections.base import Projector
+from crm.projections import checkpoints
+from crm.projections.base import Projection, Projector
 
 PAGE = 5000
 COPY_CHUNK = 250_000
@@ -173,7 +174,8 @@ def _swap(db_path: Path, builds: list[tuple[Path, Projector]], projector: Projec
     The bulk copy and the index builds run in their own transactions, at
     ``synchronous=NORMAL`` (still corruption-safe in WAL mode: a power cut can only lose
     the half-built ``__new`` tables, which the next replay drops). The final swap is one
-    short ``synchronous=FULL`` transaction.
+    short ``synchronous=FULL`` transaction. It records the code's version of every
+    projection and the failures the rebuild counted.
     """
     live = open_connection(db_path)
     generation = uuid.uuid4().hex[:8]
@@ -182,19 +184,18 @@ def _swap(db_path: Path, builds: list[tuple[Path, Projector]], projector: Projec
         live.execute("PRAGMA synchronous=NORMAL")
         live.execute("PRAGMA cache_size=-65536")
         tables = projector.tables
-        marks = ",".join("?" * len(tables))
-        indexes = live.execute(
-            "SELECT sql FROM main.sqlite_master WHERE type = 'index' "
-            f"AND sql IS NOT NULL AND tbl_name IN ({marks})", tables,
-        ).fetchall()
+        indexes = _indexes(live, projector)
+        failures: dict[str, int] = {}
         for scratch_path, group in builds:
             live.execute("ATTACH DATABASE ? AS rb", (str(scratch_path),))
             ddl = dict(live.execute(
                 "SELECT name, sql FROM rb.sqlite_master WHERE type = 'table'").fetchall())
             for table in group.tables:
                 _copy(live, table, ddl[table])
+            rebuilt = checkpoints.read(live, "rb")
+            failures.update((p.name, rebuilt[p.name]["failures"]) for p in group.projections)
             live.execute("DETACH DATABASE rb")
-        for (sql,) in indexes:
+        for sql in indexes:
             # Index names are unique per database: the new generation gets its own.
             live.execute(_CREATE_INDEX.sub(
                 lambda m: f'CREATE {m.group(1) or ""}INDEX main."{m.group(3)}__g{generation}" '
@@ -203,10 +204,13 @@ def _swap(db_path: Path, builds: list[tuple[Path, Projector]], projector: Projec
         live.execute("BEGIN IMMEDIATE")
         try:
             for table in tables:
-                live.execute(f"DROP TABLE main.{table}")
+                # IF EXISTS: a new version may bring a table the old one did not have.
+                live.execute(f"DROP TABLE IF EXISTS main.{table}")
                 live.execute(f"ALTER TABLE main.{table}__new RENAME TO {table}")
-            live.executemany("UPDATE checkpoints SET position = ? WHERE name = ?",
-                             [(built_to, p.name) for p in projector.projections])
+            live.executemany(
+                "UPDATE checkpoints SET position = ?, version = ?, failures = ? WHERE name = ?",
+                [(built_to, p.version, failures[p.name], p.name)
+                 for p in projector.projections])
             # Whatever the server appended while we rebuilt, applied to the new tables.
             while True:
                 events = read_after(live, built_to, PAGE)
@@ -220,6 +224,33 @@ def _swap(db_path: Path, builds: list[tuple[Path, Projector]], projector: Projec
             raise
     finally:
         live.close()
+
+
+def _indexes(live: sqlite3.Connection, projector: Projector) -> list[str]:
+    """The index DDL for the rebuilt tables: the live ones (by then under generated
+    names) for a projection at the code's version, its schema's for one at another
+    version (the old indexes may name columns the new tables do not have)."""
+    stored = checkpoints.read(live)
+    found: list[str] = []
+    for projection in projector.projections:
+        if stored[projection.name]["version"] != projection.version:
+            found.extend(_schema_indexes(projection))
+            continue
+        marks = ",".join("?" * len(projection.tables))
+        found.extend(sql for (sql,) in live.execute(
+            "SELECT sql FROM main.sqlite_master WHERE type = 'index' "
+            f"AND sql IS NOT NULL AND tbl_name IN ({marks})", projection.tables))
+    return found
+
+
+def _schema_indexes(projection: Projection) -> list[str]:
+    scratch = sqlite3.connect(":memory:")
+    try:
+        scratch.executescript(projection.schema)
+        return [sql for (sql,) in scratch.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")]
+    finally:
+        scratch.close()
 
 
 def _copy(live: sqlite3.Connection, table: str, ddl: str) -> None:
@@ -240,20 +271,35 @@ def _copy(live: sqlite3.Connection, table: str, ddl: str) -> None:
 def check(db_path: str | Path, projector: Projector,
           progress: Update | None = None, max_rows: int = 20) -> CheckResult:
     """Rebuild into scratch tables and compare them row by row with the live ones,
-    all inside one snapshot of the live database."""
+    all inside one snapshot of the live database; and each projection's stored
+    version with the code's, its counted failures with the rebuild's."""
     db_path = Path(db_path)
     scratch, scratch_path = _scratch(db_path, projector)
     try:
         scratch.execute("BEGIN")
-        checkpoints = dict(scratch.execute("SELECT name, position FROM log.checkpoints"))
-        upto = max(checkpoints.values(), default=0)
+        stored = checkpoints.read(scratch, "log")
+        upto = max((s["checkpoint"] for s in stored.values()), default=0)
         result = CheckResult(position=upto)
-        behind = [n for n, p in checkpoints.items() if p != upto]
-        if behind:
-            result.differences["checkpoints"] = [
-                f"{n} at {checkpoints[n]}, others at {upto}" for n in behind]
+        notes = [f"{n} at {s['checkpoint']}, others at {upto}"
+                 for n, s in stored.items() if s["checkpoint"] != upto]
         _fold(scratch, projector, upto, progress)
-        for table in projector.tables:
+        rebuilt = checkpoints.read(scratch)
+        compared = list(projector.tables)
+        for projection in projector.projections:
+            live = stored.get(projection.name)
+            if live is None:
+                continue
+            if live["version"] != projection.version:
+                # Another version's tables: not comparable row by row (nor column).
+                notes.append(f"{projection.name} at version {live['version']}, "
+                             f"the code's is {projection.version}")
+                compared = [t for t in compared if t not in projection.tables]
+            if live["failures"] != rebuilt[projection.name]["failures"]:
+                notes.append(f"{projection.name} counted {live['failures']} failed events, "
+                             f"a rebuild {rebuilt[projection.name]['failures']}")
+        if notes:
+            result.differences["checkpoints"] = notes
+        for table in compared:
             diffs: list[str] = []
             for label, left, right in (("only live", "log", "main"),
                                        ("only rebuilt", "main", "log")):

@@ -12,6 +12,7 @@ from typing import Any
 
 from crm.events import RecordedEvent
 from crm.projections.base import Projection
+from crm.projections.transaction import Transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS templates (
@@ -33,9 +34,9 @@ CREATE TABLE IF NOT EXISTS templates_fetched (
 _CORE = frozenset({"name", "language", "category", "status", "components"})
 
 
-def on_fetched(event: RecordedEvent, db: sqlite3.Connection) -> None:
-    db.execute("DELETE FROM templates")
-    db.execute("INSERT OR REPLACE INTO templates_fetched (one, at) VALUES (1, ?)",
+def on_fetched(event: RecordedEvent, tx: Transaction) -> None:
+    tx.execute("DELETE FROM templates")
+    tx.execute("INSERT OR REPLACE INTO templates_fetched (one, at) VALUES (1, ?)",
                (event.occurred_at,))
     rows = []
     for template in event.data.get("templates") or []:
@@ -49,14 +50,14 @@ def on_fetched(event: RecordedEvent, db: sqlite3.Connection) -> None:
         rows.append((name, language, template.get("category"), template.get("status"),
                      json.dumps(components if isinstance(components, list) else []),
                      json.dumps(extra, sort_keys=True), event.occurred_at))
-    db.executemany(
+    tx.executemany(
         "INSERT OR REPLACE INTO templates (name, language, category, status, components, "
         "extra, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows,
     )
 
 
 PROJECTION = Projection(
-    name="templates", schema=SCHEMA, tables=("templates", "templates_fetched"),
+    name="templates", version=1, schema=SCHEMA, tables=("templates", "templates_fetched"),
     handlers={"templates.fetched": on_fetched},
 )
 

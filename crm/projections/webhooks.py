@@ -11,6 +11,7 @@ import sqlite3
 
 from crm.events import RecordedEvent
 from crm.projections.base import Projection
+from crm.projections.transaction import Transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook_counts (
@@ -22,8 +23,8 @@ CREATE TABLE IF NOT EXISTS webhook_counts (
 COUNTED = ("webhook.unparsed", "webhook.change", "webhook.error")
 
 
-def on_webhook(event: RecordedEvent, db: sqlite3.Connection) -> None:
-    db.execute(
+def on_webhook(event: RecordedEvent, tx: Transaction) -> None:
+    tx.execute(
         "INSERT INTO webhook_counts (type, count) VALUES (?, 1) "
         "ON CONFLICT(type) DO UPDATE SET count = count + 1",
         (event.type,),
@@ -31,7 +32,7 @@ def on_webhook(event: RecordedEvent, db: sqlite3.Connection) -> None:
 
 
 PROJECTION = Projection(
-    name="webhooks",
+    name="webhooks", version=1,
     schema=SCHEMA,
     tables=("webhook_counts",),
     handlers={name: on_webhook for name in COUNTED},
