@@ -13,8 +13,6 @@ import sqlite3
 from typing import Any
 
 from crm.events import RecordedEvent, epoch_seconds
-from crm.events.schema import EVENT_COLUMNS
-from crm.events.store import row_to_event
 from crm.projections.base import Projection
 from crm.projections.transaction import Transaction
 
@@ -78,21 +76,17 @@ def _wait_for(tx: Transaction, wamid: str, event: RecordedEvent) -> None:
     )
 
 
-_PENDING = (
-    f"SELECT {', '.join('e.' + c.strip() for c in EVENT_COLUMNS.split(','))} "
-    "FROM pending_by_wamid p JOIN events e ON e.position = p.position "
-    "WHERE p.wamid = ? ORDER BY p.position"
-)
-
-
 def _release(tx: Transaction, wamid: str) -> None:
     """Apply, in log order, whatever was waiting for this wamid to appear."""
-    rows = tx.fetchall(_PENDING, (wamid,))
+    rows = tx.fetchall(
+        "SELECT position FROM pending_by_wamid WHERE wamid = ? ORDER BY position", (wamid,))
     if not rows:
         return
     tx.execute("DELETE FROM pending_by_wamid WHERE wamid = ?", (wamid,))
-    for row in rows:
-        event = row_to_event(row)
+    for (position,) in rows:
+        event = tx.events.get(position)
+        if event is None:
+            continue
         handler = HANDLERS.get(event.type)
         if handler is not None:
             handler(event, tx)

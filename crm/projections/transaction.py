@@ -18,6 +18,8 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from crm.events import EventStore, Recorder
+
 Params = Sequence[Any] | dict[str, Any]
 
 #: The first keyword of every statement a handler may run.
@@ -69,13 +71,15 @@ class Transaction:
     row, or None).
     """
 
-    __slots__ = ("execute", "executemany", "fetchone", "fetchall", "fetchval")
+    __slots__ = ("execute", "executemany", "fetchone", "fetchall", "fetchval", "events")
 
     execute: Callable[..., None]
     executemany: Callable[..., None]
     fetchone: Callable[..., tuple | None]
     fetchall: Callable[..., list[tuple]]
     fetchval: Callable[..., Any]
+    #: The log, read inside this transaction (handlers never write events).
+    events: Recorder
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         run = conn.execute
@@ -113,3 +117,4 @@ class Transaction:
         self.fetchone = fetchone
         self.fetchall = fetchall
         self.fetchval = fetchval
+        self.events = EventStore.over(conn)
