@@ -2,7 +2,7 @@
 
 Every server process runs this loop, but a sync happens once per interval for the
 whole deployment: the process that claims the due tick in the database does it
-(``crm.jobs.leases.claim_tick``), so a dead process never leaves the list stale and
+(``crm.jobs.ticks.claim_tick``), so a dead process never leaves the list stale and
 no coordination beyond one row is needed. A failed read is logged and tried again at
 the next tick; the sheet is read on a thread, since gspread blocks.
 """
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from crm.customers.sources import SourceError, read_sheet
 from crm.customers.sync import BATCH, Report, parse, plan, report_for
 from crm.events.store import open_connection
-from crm.jobs import leases
+from crm.jobs import ticks
 from crm.projections.customers import current_rows
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ async def _loop(crm: Services, interval: float) -> None:
     check = min(interval, CHECK_EVERY)
     while not crm.stopping.is_set():
         try:
-            if await crm.db.read(leases.claim_tick, TICK, interval):
+            if await crm.db.read(ticks.claim_tick, TICK, interval):
                 report = await sync_once(crm)
                 for line in report.lines():
                     log.info("customer sync: %s", line)
@@ -63,7 +63,7 @@ async def start(crm: Services) -> None:
         return
     conn = open_connection(crm.settings.db_path)
     try:
-        leases.create_schema(conn)
+        ticks.create_schema(conn)
     finally:
         conn.close()
     crm.extras["customers_sync"] = asyncio.create_task(_loop(crm, interval))

@@ -2,7 +2,7 @@
 from Meta and kept before its links expire.
 
 One per deployment: the process holding the ``media`` lease (the sender's lease
-mechanism, ``crm.sender.lease``, under another name) does the work; a dead holder's
+mechanism, ``crm.jobs.lease``, under another name) does the work; a dead holder's
 lease is taken over. It reads the log from its own checkpoint
 (``crm.media.jobs``), fetches each media id once, and appends ``media.stored`` or,
 when no attempt can succeed any more, ``media.failed`` with the reason. Failures that
@@ -22,10 +22,11 @@ from crm.api import health
 from crm.events.media import MediaFailed, MediaStored, media_key
 from crm.events.messages import chat_stream
 from crm.events.store import open_connection
+from crm.jobs.backoff import backoff
+from crm.jobs.lease import RENEW_EVERY, Lease
 from crm.media import jobs
 from crm.media.fetch import FetchError, fetch
 from crm.media.store import MediaStore, MediaStoreError
-from crm.sender.lease import RENEW_EVERY, Lease
 
 if TYPE_CHECKING:
     from crm.api.services import Services
@@ -40,10 +41,6 @@ CONCURRENCY = 4
 POLL = 0.5
 MIN_GAP = 0.1
 ACTOR = "system"
-
-
-def delay_for(attempts: int, base: float) -> float:
-    return min(MAX_DELAY, base * 2 ** max(0, attempts - 1))
 
 
 class MediaWorker:
@@ -130,7 +127,7 @@ class MediaWorker:
 
     async def _failed(self, job: jobs.Job, attempts: int, reason: str,
                       permanent: bool) -> None:
-        due = time.time() + delay_for(attempts, self.base_delay)
+        due = time.time() + backoff(attempts, self.base_delay, MAX_DELAY, jitter=False)
         if not permanent and due < job.expires:
             log.warning("media %s: attempt %d failed (%s); next try in %.0f s",
                         job.media_id, attempts, reason, due - time.time())

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from crm.config import Settings
 from crm.events import Database
 from crm.events.sending import CHANNEL_STREAM, TemplatesFetched
+from crm.jobs.lease import Lease
 from crm.media.local import LocalMediaStore
 from crm.projections import channel
-from crm.sender.lease import Lease
 from crm.sender.worker import Sender
 from crm.whatsapp.errors import GraphError
 from crm.whatsapp.graph import GraphClient
