@@ -14,7 +14,7 @@ from quart import Response, send_file
 
 from crm.api.errors import NotFound, ServiceUnavailable
 from crm.api.services import services
-from crm.media.kinds import INLINE_TYPES, mime_of
+from crm.media.kinds import INLINE_TYPES, mime_of, served_type
 from crm.media.store import MediaStoreError
 from crm.projections.media import get_file
 
@@ -37,8 +37,6 @@ def _drive():
 
 async def drive_response(media_id: str) -> Response:
     """The file ``media_id`` read back from Drive, or ``NotFound``."""
-    from crm.api.media import served_type
-
     found = await services().db.read(get_file, media_id)
     if found is None or found["backend"] != "drive":
         raise NotFound("no such file", code="unknown_media")

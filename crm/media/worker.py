@@ -175,7 +175,7 @@ def _prepare(settings: Any) -> None:
 async def start(crm: Services) -> None:
     """Called from ``before_serving``: runs the worker when a Graph API (Meta's or the
     sandbox) is configured."""
-    from crm.media.store import media_store
+    from crm.media.backends import media_store
     from crm.whatsapp.graph import GraphClient
 
     sending = crm.extras.get("sending")  # the sender's client and its connection pool
