@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 from quart import Blueprint
 
 from crm.api.guard import public
-from crm.api.services import services
+from crm.api.services import HealthFact, services
 from crm.events.store import last_position
 
 blueprint = Blueprint("health", __name__)
 
-#: Other parts add facts here: ``fn(conn) -> dict`` merged into the answer.
-HEALTH_FACTS: list = []
-
-
-def _facts(conn: sqlite3.Connection) -> dict[str, Any]:
+def _facts(conn: sqlite3.Connection, more: Iterable[HealthFact]) -> dict[str, Any]:
     rows = conn.execute("SELECT name, position FROM checkpoints ORDER BY name").fetchall()
     facts: dict[str, Any] = {
         "status": "ok",
         "position": last_position(conn),
         "projections": dict(rows),
     }
-    for fact in HEALTH_FACTS:
+    for fact in more:  # the facts of the other parts (``create_app`` lists them)
         facts.update(fact(conn))
     return facts
 
@@ -32,4 +29,5 @@ def _facts(conn: sqlite3.Connection) -> dict[str, Any]:
 @blueprint.get("/healthz")
 @public
 async def healthz() -> dict:
-    return await services().db.read(_facts)
+    crm = services()
+    return await crm.db.read(_facts, crm.health_facts)

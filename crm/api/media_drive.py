@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from typing import TYPE_CHECKING
 
 from quart import Response, send_file
 
@@ -18,21 +19,22 @@ from crm.media.kinds import INLINE_TYPES, mime_of, served_type
 from crm.media.store import MediaStoreError
 from crm.projections.media import get_file
 
+if TYPE_CHECKING:
+    from crm.media.drive import DriveBackend
 
-def _drive():
+
+def _drive() -> DriveBackend:
     crm = services()
-    drive = crm.extras.get("drive")
-    if drive is None:
+    if crm.drive is None:
         from crm.google import GoogleConfigError
         from crm.media.drive import DriveBackend
 
         try:
-            drive = DriveBackend.from_settings(crm.settings)
+            crm.drive = DriveBackend.from_settings(crm.settings)
         except GoogleConfigError as exc:
             raise ServiceUnavailable(f"this file is on Google Drive, which is not "
                                      f"configured: {exc}", code="media_unavailable") from None
-        crm.extras["drive"] = drive
-    return drive
+    return crm.drive
 
 
 async def drive_response(media_id: str) -> Response:
