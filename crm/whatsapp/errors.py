@@ -9,14 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from crm.whatsapp.codes import ACCOUNT_CODES, TRANSIENT_CODES, is_account_level
+from crm.whatsapp.codes import TRANSIENT_CODES, is_account_level
 
 #: Meta prefixes its messages with the code: ``(#131047) Re-engagement message``.
 _CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")
-
-
-__all__ = ["ACCOUNT_CODES", "TRANSIENT_CODES", "GraphError", "from_response",
-           "is_account_level"]
 
 
 class GraphError(Exception):
