@@ -20,10 +20,11 @@ from typing import Any
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config, Sockets
 
-from crm.api.app import create_app, prepare_database
+from crm.api.app import create_app
 from crm.auth.local import ensure_first_admin
 from crm.auth.secret import secret_key
 from crm.config import Settings
+from crm.prepare import prepare_database
 from crm.sandbox import launcher as sandbox
 
 log = logging.getLogger("crm.server")

@@ -10,7 +10,7 @@ import httpx
 
 from crm.events import EventStore
 from crm.events.customers import CustomerUpdated, customer_stream
-from crm.jobs import leases
+from crm.jobs import ticks
 from crm.projections import default_projector
 from crm.projections.chats import get_chat
 from crm.projections.replay import check, rebuild
@@ -75,14 +75,14 @@ def _rows(db: Path) -> list[tuple]:
 
 def test_only_one_process_claims_each_tick(tmp_path: Path) -> None:
     store_a, store_b = EventStore(tmp_path / "x.db"), EventStore(tmp_path / "x.db")
-    leases.create_schema(store_a.conn)
+    ticks.create_schema(store_a.conn)
     a, b = store_a.conn, store_b.conn
-    assert leases.claim_tick(a, "sync", 60, now=1000)
-    assert not leases.claim_tick(b, "sync", 60, now=1001)
-    assert not leases.claim_tick(a, "sync", 60, now=1059)
-    assert leases.claim_tick(b, "sync", 60, now=1060)
-    assert leases.claim_tick(a, "sync", 10, now=1061)   # the interval was shortened
-    assert not leases.claim_tick(b, "sync", 10, now=1070)
+    assert ticks.claim_tick(a, "sync", 60, now=1000)
+    assert not ticks.claim_tick(b, "sync", 60, now=1001)
+    assert not ticks.claim_tick(a, "sync", 60, now=1059)
+    assert ticks.claim_tick(b, "sync", 60, now=1060)
+    assert ticks.claim_tick(a, "sync", 10, now=1061)   # the interval was shortened
+    assert not ticks.claim_tick(b, "sync", 10, now=1070)
     store_a.close()
     store_b.close()
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from crm.config import Settings
+from crm.media.backends import media_store
 from crm.media.drive import DriveBackend
-from crm.media.store import media_store
 from tests.conftest import admin_headers, wait_until
 from tests.fake_google import FakeGoogle
 from tests.google_support import PROXY_VARIABLES, google_env, write_service_account

@@ -16,8 +16,9 @@ import pytest
 from crm.api.errors import ApiError
 from crm.api.send_input import check_window, file_draft, template_draft, text_draft
 from crm.events import RecordedEvent, parse_time
-from crm.sender import lease, outbox
-from crm.sender.worker import backoff
+from crm.jobs import lease
+from crm.jobs.backoff import backoff
+from crm.sender import outbox
 from crm.whatsapp.errors import from_response
 from crm.whatsapp.graph import GraphClient
 from crm.whatsapp.outbound import message_payload

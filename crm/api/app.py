@@ -1,8 +1,14 @@
-"""The Quart app: one place that wires blueprints, the guard and the services."""
+"""The Quart app: one place that wires blueprints, the guard and the services.
+
+Every part is wired here, explicitly: the workers are started and kept in typed
+fields of ``Services``, and so are the facts ``/healthz`` adds up and the places the
+webhook's secret may come from. No module registers itself on import.
+"""
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 from quart import Quart
@@ -25,14 +31,14 @@ from crm.api import (
 from crm.api import customers as customers_api
 from crm.api import export as export_api
 from crm.api import media as media_api
-from crm.api.services import Services
-from crm.auth import local as auth_local
+from crm.api.services import HealthFact, Services
 from crm.config import Settings
 from crm.customers import interval as customers_sync
 from crm.events import Database
-from crm.events.store import EventStore
 from crm.media import worker as media_worker
+from crm.prepare import prepare_database
 from crm.projections import default_projector
+from crm.sandbox.launcher import webhook_secret_source
 from crm.sender import service as sending
 
 log = logging.getLogger("crm")
@@ -47,17 +53,10 @@ BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.bluep
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 
 
-def prepare_database(settings: Settings) -> None:
-    """Create the schema and bring projections up to the log before serving."""
-    settings.ensure_data_dir()
-    projector = default_projector()
-    store = EventStore(settings.db_path)
-    try:
-        projector.create_schema(store.conn)
-        projector.catch_up(store.conn)
-        auth_local.create_schema(store.conn)
-    finally:
-        store.close()
+def health_facts(crm: Services) -> tuple[HealthFact, ...]:
+    """What ``/healthz`` says beyond the log's position and the checkpoints."""
+    return (webhook.unparsed_fact, partial(sending.channel_fact, crm.sending),
+            partial(stream.stream_facts, crm.stream), media_worker.media_fact)
 
 
 def create_app(settings: Settings) -> Quart:
@@ -76,20 +75,29 @@ def create_app(settings: Settings) -> Quart:
         prepare_database(settings)
         db = Database(settings.db_path, projector)
         db.start()
-        app.extensions["crm"] = Services(settings=settings, projector=projector, db=db)
-        await stream.start(app.extensions["crm"])
-        await customers_sync.start(app.extensions["crm"])
-        await sending.start(app.extensions["crm"])
-        await media_worker.start(app.extensions["crm"])
+        # Where the webhook's secret may come from when WHATSAPP_APP_SECRET is unset.
+        crm = Services(settings=settings, projector=projector, db=db,
+                       secret_sources=(webhook_secret_source,))
+        app.extensions["crm"] = crm
+        crm.stream = await stream.start(crm)
+        crm.customers_sync = await customers_sync.start(settings, db, crm.stopping)
+        crm.sending = await sending.start(settings, db, crm.stopping)
+        crm.media_worker = await media_worker.start(settings, db, crm.stopping,
+                                                    crm.sending.graph)
+        crm.health_facts = health_facts(crm)
 
     @app.after_serving
     async def _close() -> None:
-        crm = app.extensions.pop("crm", None)
+        crm: Services | None = app.extensions.pop("crm", None)
         if crm is not None:
-            await media_worker.stop(crm)
-            await sending.stop(crm)
-            await customers_sync.stop(crm)
-            await stream.stop(crm)
+            if crm.media_worker is not None:
+                await media_worker.stop(crm.media_worker, crm.stopping)
+            if crm.sending is not None:
+                await sending.stop(crm.sending)
+            if crm.customers_sync is not None:
+                await customers_sync.stop(crm.customers_sync)
+            if crm.stream is not None:
+                await stream.stop(crm.stream)
             crm.db.close()
 
     return app

@@ -20,11 +20,9 @@ LOGIN_COOKIE = "crm_login"
 
 def _signer() -> Signer:
     crm = services()
-    signer = crm.extras.get("auth.signer")
-    if signer is None:
-        signer = Signer(secret_key(crm.settings), salt="crm.session")
-        crm.extras["auth.signer"] = signer
-    return signer
+    if crm.signer is None:
+        crm.signer = Signer(secret_key(crm.settings), salt="crm.session")
+    return crm.signer
 
 
 def is_https() -> bool:

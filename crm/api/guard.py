@@ -63,10 +63,6 @@ def current_agent() -> Agent:
     return agent
 
 
-def current_agent_or_none() -> Agent | None:
-    return g.get("crm_agent")
-
-
 def require_admin() -> Agent:
     """The current agent if an admin; otherwise 403 ``{"error": {"code": "forbidden"}}``."""
     agent = current_agent()

@@ -11,23 +11,12 @@ from __future__ import annotations
 from quart import Blueprint, Response, send_file
 
 from crm.api.errors import NotFound
+from crm.api.media_drive import drive_response
 from crm.api.services import services
-from crm.media.kinds import INLINE_TYPES
+from crm.media.kinds import INLINE_TYPES, served_type
 from crm.media.local import MEDIA_ID, LocalMediaStore
 
 blueprint = Blueprint("media", __name__)
-
-_ACTIVE = ("html", "xml", "script", "svg")
-
-
-def served_type(mime: str) -> str:
-    """The Content-Type to answer with: the stored one unless a browser might run it."""
-    lowered = mime.lower()
-    if lowered.startswith("text/") and lowered != "text/plain" or any(
-            word in lowered for word in _ACTIVE):
-        return "application/octet-stream"
-    return lowered
-
 
 @blueprint.get("/media/<media_id>")
 async def get_media(media_id: str) -> Response:
@@ -36,9 +25,7 @@ async def get_media(media_id: str) -> Response:
     store = LocalMediaStore.for_data_dir(services().settings.data_dir)
     stored = store.get(media_id)
     if stored is None:
-        from crm.api.media_drive import drive_response  # kept on Google Drive, if anywhere
-
-        return await drive_response(media_id)
+        return await drive_response(media_id)  # kept on Google Drive, if anywhere
     inline = stored.mime_type in INLINE_TYPES
     response = await send_file(
         stored.path, mimetype=served_type(stored.mime_type), as_attachment=not inline,

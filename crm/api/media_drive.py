@@ -9,36 +9,36 @@ from __future__ import annotations
 
 import asyncio
 import io
+from typing import TYPE_CHECKING
 
 from quart import Response, send_file
 
 from crm.api.errors import NotFound, ServiceUnavailable
 from crm.api.services import services
-from crm.media.kinds import INLINE_TYPES, mime_of
+from crm.media.kinds import INLINE_TYPES, mime_of, served_type
 from crm.media.store import MediaStoreError
 from crm.projections.media import get_file
 
+if TYPE_CHECKING:
+    from crm.media.drive import DriveBackend
 
-def _drive():
+
+def _drive() -> DriveBackend:
     crm = services()
-    drive = crm.extras.get("drive")
-    if drive is None:
+    if crm.drive is None:
         from crm.google import GoogleConfigError
         from crm.media.drive import DriveBackend
 
         try:
-            drive = DriveBackend.from_settings(crm.settings)
+            crm.drive = DriveBackend.from_settings(crm.settings)
         except GoogleConfigError as exc:
             raise ServiceUnavailable(f"this file is on Google Drive, which is not "
                                      f"configured: {exc}", code="media_unavailable") from None
-        crm.extras["drive"] = drive
-    return drive
+    return crm.drive
 
 
 async def drive_response(media_id: str) -> Response:
     """The file ``media_id`` read back from Drive, or ``NotFound``."""
-    from crm.api.media import served_type
-
     found = await services().db.read(get_file, media_id)
     if found is None or found["backend"] != "drive":
         raise NotFound("no such file", code="unknown_media")

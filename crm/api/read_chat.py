@@ -18,7 +18,7 @@ from crm.api.guard import current_agent
 from crm.api.services import services
 from crm.events.messages import ChatRead, chat_stream
 from crm.projections import chats
-from crm.sender.service import KEY, mark_read, spawn
+from crm.sender.service import mark_read, spawn
 
 blueprint = Blueprint("read_chat", __name__)
 
@@ -40,7 +40,7 @@ async def read_chat(phone: str) -> dict[str, Any]:
     if chat["unread"]:
         await crm.db.record([ChatRead(phone=phone, agent=agent.name).new(
             chat_stream(phone), actor=agent.actor)])
-        sending = crm.extras.get(KEY)
+        sending = crm.sending
         if crm.settings.whatsapp_send_read_receipts and sending is not None:
             wamid = await crm.db.read(newest_inbound, phone)
             if wamid is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from quart import Blueprint, Quart, Request, Response, jsonify, request
 
-from crm.api import cookies, health, webhook
+from crm.api import cookies
 from crm.api.errors import BadRequest, NotFound
 from crm.api.guard import current_agent
 from crm.api.send_input import (
@@ -33,8 +33,6 @@ from crm.events.sending import MessageRetry
 from crm.media import kinds
 from crm.media.local import LocalMediaStore
 from crm.projections import chats, messages
-from crm.sandbox.launcher import webhook_secret_source
-from crm.sender.service import channel_fact
 
 blueprint = Blueprint("send", __name__)
 
@@ -42,11 +40,6 @@ SEND_PATH = "/api/send"
 #: Bodies of the send route may carry WhatsApp's largest file (plus the form around it).
 LARGE_BODIES = {SEND_PATH: kinds.LARGEST + 1024 * 1024}
 LARGE_BODY_TIMEOUT = 600
-
-if channel_fact not in health.HEALTH_FACTS:
-    health.HEALTH_FACTS.append(channel_fact)
-if webhook_secret_source not in webhook.SECRET_SOURCES:
-    webhook.SECRET_SOURCES.append(webhook_secret_source)
 
 
 class UploadRequest(Request):

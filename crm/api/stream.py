@@ -10,8 +10,7 @@ from typing import Any
 
 from quart import Blueprint, Response, make_response, request
 
-from crm.api import health
-from crm.api.errors import BadRequest
+from crm.api.errors import BadRequest, ServiceUnavailable
 from crm.api.services import Services, services
 from crm.stream import LiveStream
 
@@ -25,24 +24,19 @@ HEADERS = {
 }
 
 
-#: This process's live stream, for ``/healthz`` (which runs its facts on a reader thread).
-_current: list[LiveStream] = []
-
-
-def _stream_facts(conn: sqlite3.Connection) -> dict[str, Any]:
-    """Open streams and overflows (fallbacks to the log) of the worker that answered."""
-    if not _current:
+def stream_facts(live: LiveStream | None, conn: sqlite3.Connection) -> dict[str, Any]:
+    """``/healthz``: open streams and overflows (fallbacks to the log) of the worker
+    that answered."""
+    if live is None:
         return {}
-    hub = _current[-1].hub
-    return {"open_streams": len(hub), "stream_overflows": hub.overflows}
-
-
-if _stream_facts not in health.HEALTH_FACTS:
-    health.HEALTH_FACTS.append(_stream_facts)
+    return {"open_streams": len(live.hub), "stream_overflows": live.hub.overflows}
 
 
 def live_stream() -> LiveStream:
-    return services().extras["stream"]
+    live = services().stream
+    if live is None:
+        raise ServiceUnavailable("the live stream is not running", code="not_started")
+    return live
 
 
 def resume_position() -> int | None:
@@ -74,20 +68,15 @@ async def stream() -> Response:
     return response
 
 
-async def start(crm: Services) -> None:
+async def start(crm: Services) -> LiveStream:
     """Called from the app's ``before_serving``, once the database is open."""
     settings = crm.settings
     live = LiveStream(crm.db, heartbeat=settings.stream_heartbeat, poll=settings.stream_poll,
                       queue=settings.stream_queue, max_age=settings.stream_max_age or None)
     await live.start(crm.stopping)
-    crm.extras["stream"] = live
-    _current.append(live)
+    return live
 
 
-async def stop(crm: Services) -> None:
+async def stop(live: LiveStream) -> None:
     """Called from ``after_serving``, before the database closes."""
-    live = crm.extras.pop("stream", None)
-    if live is not None:
-        if live in _current:
-            _current.remove(live)
-        await live.stop()
+    await live.stop()

@@ -15,7 +15,7 @@ from crm.api.errors import ApiError, ServiceUnavailable
 from crm.api.guard import current_agent
 from crm.api.services import services
 from crm.projections import templates
-from crm.sender.service import KEY, Sending, refresh_templates
+from crm.sender.service import refresh_templates
 from crm.whatsapp.errors import GraphError
 
 blueprint = Blueprint("templates", __name__)
@@ -28,7 +28,7 @@ class GraphFailed(ApiError):
 
 async def _refresh() -> None:
     crm = services()
-    sending: Sending | None = crm.extras.get(KEY)
+    sending = crm.sending
     if sending is None or sending.graph is None:
         raise ServiceUnavailable("no WhatsApp account is configured (and no sandbox runs): "
                                  "templates cannot be fetched", code="not_configured")

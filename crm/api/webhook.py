@@ -13,12 +13,11 @@ import asyncio
 import hmac
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Iterable
 
 from quart import Blueprint, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from crm.api import health
 from crm.api.errors import (
     ApiError,
     Forbidden,
@@ -27,7 +26,7 @@ from crm.api.errors import (
     Unauthorized,
 )
 from crm.api.guard import public
-from crm.api.services import services
+from crm.api.services import SecretSource, services
 from crm.config import Settings
 from crm.events import utcnow
 from crm.projections import webhooks
@@ -43,29 +42,22 @@ ACCEPTED = b'{"ok":true}'
 #: Bodies larger than this are parsed on a thread so the event loop keeps serving.
 PARSE_INLINE_MAX = 64 * 1024
 
-#: Further places a signing secret may come from when ``WHATSAPP_APP_SECRET`` is unset:
-#: ``fn(settings) -> secret or None``. The local sandbox adds its generated secret here.
-SECRET_SOURCES: list[Callable[[Settings], str | None]] = []
-
-
-def webhook_secret(settings: Settings) -> str | None:
-    """The secret Meta (or the sandbox) signs webhook bodies with, if there is one."""
+def webhook_secret(settings: Settings, sources: Iterable[SecretSource]) -> str | None:
+    """The secret Meta (or the sandbox) signs webhook bodies with, if there is one:
+    ``WHATSAPP_APP_SECRET``, else the first of the further ``sources`` that has one."""
     configured = settings.whatsapp_app_secret
     if configured is not None and configured.get_secret_value():
         return configured.get_secret_value()
-    for source in SECRET_SOURCES:
+    for source in sources:
         secret = source(settings)
         if secret:
             return secret
     return None
 
 
-def _unparsed_fact(conn: sqlite3.Connection) -> dict[str, int]:
+def unparsed_fact(conn: sqlite3.Connection) -> dict[str, int]:
+    """``/healthz``: signed webhooks kept but not understood."""
     return {"unparsed_webhooks": webhooks.count(conn, "webhook.unparsed")}
-
-
-if _unparsed_fact not in health.HEALTH_FACTS:
-    health.HEALTH_FACTS.append(_unparsed_fact)
 
 
 @blueprint.get(PATH)
@@ -93,7 +85,7 @@ async def verify() -> Response:
 async def receive() -> Response:
     """Verify, record, then answer: 200 means the events are committed."""
     crm = services()
-    secret = webhook_secret(crm.settings)
+    secret = webhook_secret(crm.settings, crm.secret_sources)
     if secret is None:
         raise ServiceUnavailable(
             "WHATSAPP_APP_SECRET is not configured: webhooks cannot be verified, so none "

@@ -28,10 +28,6 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
 
-    @property
-    def empty(self) -> bool:
-        return not (self.phone or self.type or self.since or self.until)
-
     def sql(self) -> tuple[str, list[Any]]:
         """Conditions on the ``events`` table (aliased ``e``), ANDed by the caller.
 

@@ -1,6 +1,6 @@
 """Running agent commands in-process: the CLI, the first start, and tests' fixtures.
 
-The database must already be prepared (``crm.api.app.prepare_database``). Appends go
+The database must already be prepared (``crm.prepare.prepare_database``). Appends go
 through a synchronous ``EventStore`` with the default projector; other processes,
 a running server included, may append at the same time.
 """

@@ -28,10 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(read: Callable[[], object]) -> int:
-    from crm.api.app import prepare_database
     from crm.auth.local import open_store
     from crm.customers.sources import SourceError
     from crm.customers.sync import sync_store
+    from crm.prepare import prepare_database
 
     settings = load_settings()
     try:

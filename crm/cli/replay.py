@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crm.api.app import prepare_database
+    from crm.prepare import prepare_database
     from crm.progress import terminal_bar
     from crm.projections import default_projector
     from crm.projections.replay import check, rebuild

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _client() -> GraphClient | None:
     from crm.config import load_settings
-    from crm.sandbox.launcher import running_url
+    from crm.sandbox.launcher import running_url, sandbox_settings
     from crm.whatsapp.graph import GraphClient
 
     settings = load_settings()
@@ -34,8 +34,7 @@ def _client() -> GraphClient | None:
     if graph is None and settings.sandbox == "auto":
         url = running_url(settings.data_dir)
         if url is not None:
-            graph = GraphClient.from_settings(settings.model_copy(update={
-                "whatsapp_graph_url": url, "sandbox_started": True}))
+            graph = GraphClient.from_settings(sandbox_settings(settings, url))
     return graph
 
 

@@ -70,9 +70,9 @@ def read_password(from_stdin: bool) -> str:
 
 def with_store(action: Callable[[EventStore], int]) -> int:
     """Run ``action`` on the log of ``CRM_DATA_DIR``; refusals become exit status 1."""
-    from crm.api.app import prepare_database
     from crm.auth.errors import AuthError
     from crm.auth.local import open_store
+    from crm.prepare import prepare_database
 
     settings = load_settings()
     prepare_database(settings)

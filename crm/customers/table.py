@@ -36,8 +36,6 @@ class BadRow:
 class Table:
     customers: list[Customer] = field(default_factory=list)
     bad: list[BadRow] = field(default_factory=list)
-    #: Rows with no value at all (spacing in a sheet): skipped without a report.
-    blank: int = 0
 
 
 def _key(header: str) -> str:
@@ -87,8 +85,7 @@ def read_table(rows: Iterable[Sequence[object]], *, phone_column: str, name_colu
     first_seen: dict[str, int] = {}
     for number, row in enumerate(iterator, start=first_row + 1):
         cells = [("" if c is None else str(c)).strip() for c in row]
-        if not any(cells):
-            table.blank += 1
+        if not any(cells):  # spacing in a sheet: skipped without a report
             continue
         cells += [""] * (len(headers) - len(cells))
         try:

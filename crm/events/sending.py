@@ -68,18 +68,6 @@ class TemplatesFetched(Event):
     templates: list[dict[str, Any]]
 
 
-#: Meta error codes that are problems of the account, not of one message (expired
-#: token, missing permission, locked or restricted account, payment, registration,
-#: quality): they raise the channel's health flag. 200-299 are permissions too.
-ACCOUNT_CODES = frozenset({0, 3, 10, 190, 368, 130497, 131031, 131042, 131045, 131048,
-                           131064, 133010})
-
-
-def is_account_level(code: object) -> bool:
-    return isinstance(code, int) and not isinstance(code, bool) and (
-        code in ACCOUNT_CODES or 200 <= code <= 299)
-
-
 #: Events that ask the sender to send (each is one *request*).
 REQUESTS = (MessageQueued.type, MessageRetry.type)
 #: Events that end a request or an attempt.

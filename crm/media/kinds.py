@@ -20,6 +20,9 @@ VIDEO_TYPES = frozenset({"video/mp4", "video/3gpp"})
 INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"}
                          | AUDIO_TYPES | VIDEO_TYPES | {"audio/webm", "video/webm"})
 
+#: Words in a type that a browser might run or render as a page.
+_ACTIVE = ("html", "xml", "script", "svg")
+
 _MAGIC = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",)}
 
 
@@ -30,6 +33,16 @@ def mime_of(declared: str | None, filename: str | None) -> str:
         guessed = mimetypes.guess_type(filename or "")[0]
         mime = guessed or mime or "application/octet-stream"
     return mime
+
+
+def served_type(mime: str) -> str:
+    """The Content-Type ``/media/<id>`` answers with: the stored one unless a browser
+    might run it."""
+    lowered = mime.lower()
+    if lowered.startswith("text/") and lowered != "text/plain" or any(
+            word in lowered for word in _ACTIVE):
+        return "application/octet-stream"
+    return lowered
 
 
 def kind_of(mime: str, head: bytes) -> str:

@@ -12,7 +12,6 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from crm.config import Settings
 from crm.media.local import LocalMediaStore
 
 
@@ -71,12 +70,3 @@ class LocalBackend:
 
 def digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
-
-
-def media_store(settings: Settings) -> MediaStore:
-    """The backend ``CRM_MEDIA_BACKEND`` names, ready to use."""
-    if settings.media_backend == "drive":
-        from crm.media.drive import DriveBackend
-
-        return DriveBackend.from_settings(settings)
-    return LocalBackend(LocalMediaStore.for_data_dir(settings.data_dir))

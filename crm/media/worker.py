@@ -1,8 +1,8 @@
 """The inbound media worker: every received photo, voice note or document is fetched
 from Meta and kept before its links expire.
 
-One per deployment: the process holding the ``media`` lease (the sender's lease
-mechanism, ``crm.sender.lease``, under another name) does the work; a dead holder's
+One per deployment: the process holding the ``media.inbound`` lease (``crm.jobs.lease``,
+the sender's mechanism under another name) does the work; a dead holder's
 lease is taken over. It reads the log from its own checkpoint
 (``crm.media.jobs``), fetches each media id once, and appends ``media.stored`` or,
 when no attempt can succeed any more, ``media.failed`` with the reason. Failures that
@@ -16,19 +16,21 @@ import asyncio
 import logging
 import sqlite3
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from crm.api import health
+from crm.config import Settings
+from crm.events import Database
 from crm.events.media import MediaFailed, MediaStored, media_key
 from crm.events.messages import chat_stream
 from crm.events.store import open_connection
+from crm.jobs.backoff import backoff
+from crm.jobs.lease import RENEW_EVERY, Lease
 from crm.media import jobs
+from crm.media.backends import media_store
 from crm.media.fetch import FetchError, fetch
 from crm.media.store import MediaStore, MediaStoreError
-from crm.sender.lease import RENEW_EVERY, Lease
-
-if TYPE_CHECKING:
-    from crm.api.services import Services
+from crm.whatsapp.graph import GraphClient
 
 log = logging.getLogger("crm.media")
 
@@ -42,23 +44,20 @@ MIN_GAP = 0.1
 ACTOR = "system"
 
 
-def delay_for(attempts: int, base: float) -> float:
-    return min(MAX_DELAY, base * 2 ** max(0, attempts - 1))
-
-
 class MediaWorker:
-    def __init__(self, crm: Services, graph: Any, store: MediaStore) -> None:
-        self.crm = crm
-        self.db = crm.db
+    def __init__(self, settings: Settings, db: Database, stopping: asyncio.Event, graph: Any,
+                 store: MediaStore) -> None:
+        self.db = db
+        self.stopping = stopping
         self.graph = graph
         self.store = store
-        self.lease = Lease(crm.db, name=LEASE)
-        self.base_delay = crm.settings.media_retry_seconds
+        self.lease = Lease(db, name=LEASE)
+        self.base_delay = settings.media_retry_seconds
         self.wake = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
 
     async def run(self) -> None:
-        stopping = self.crm.stopping
+        stopping = self.stopping
         renewed = float("-inf")
         holding = False
         while not stopping.is_set():
@@ -132,7 +131,7 @@ class MediaWorker:
 
     async def _failed(self, job: jobs.Job, attempts: int, reason: str,
                       permanent: bool) -> None:
-        due = time.time() + delay_for(attempts, self.base_delay)
+        due = time.time() + backoff(attempts, self.base_delay, MAX_DELAY, jitter=False)
         if not permanent and due < job.expires:
             log.warning("media %s: attempt %d failed (%s); next try in %.0f s",
                         job.media_id, attempts, reason, due - time.time())
@@ -165,11 +164,7 @@ def media_fact(conn: Any) -> dict[str, Any]:
     return {"media_pending": pending, **({"media_last_error": error} if error else {})}
 
 
-if media_fact not in health.HEALTH_FACTS:
-    health.HEALTH_FACTS.append(media_fact)
-
-
-def _prepare(settings: Any) -> None:
+def _prepare(settings: Settings) -> None:
     conn = open_connection(settings.db_path)
     try:
         jobs.create_schema(conn)
@@ -177,37 +172,38 @@ def _prepare(settings: Any) -> None:
         conn.close()
 
 
-async def start(crm: Services) -> None:
-    """Called from ``before_serving``: runs the worker when a Graph API (Meta's or the
-    sandbox) is configured."""
-    from crm.media.store import media_store
-    from crm.whatsapp.graph import GraphClient
+@dataclass
+class MediaRunner:
+    """A started worker: its task, and the Graph client it opened itself (if any)."""
 
-    sending = crm.extras.get("sending")  # the sender's client and its connection pool
-    graph = getattr(sending, "graph", None)
+    worker: MediaWorker
+    task: asyncio.Task[None]
+    own_graph: GraphClient | None
+
+
+async def start(settings: Settings, db: Database, stopping: asyncio.Event,
+                graph: GraphClient | None = None) -> MediaRunner | None:
+    """Called from ``before_serving``: runs the worker when a Graph API (Meta's or the
+    sandbox) is configured. ``graph`` is the sender's client (and its connection pool)
+    when there is one; else the worker opens its own."""
     own = graph is None
     if own:
-        graph = GraphClient.from_settings(crm.settings, connections=CONCURRENCY)
+        graph = GraphClient.from_settings(settings, connections=CONCURRENCY)
     if graph is None:
         log.info("media worker: no WhatsApp account or sandbox configured; not started")
-        return
-    _prepare(crm.settings)
-    worker = MediaWorker(crm, graph, media_store(crm.settings))
+        return None
+    _prepare(settings)
+    worker = MediaWorker(settings, db, stopping, graph, media_store(settings))
     loop = asyncio.get_running_loop()
-    crm.db.writer.add_listener(lambda _position: loop.call_soon_threadsafe(worker.wake.set))
-    crm.extras["media_worker"] = (worker, asyncio.create_task(worker.run()),
-                                  graph if own else None)
+    db.writer.add_listener(lambda _position: loop.call_soon_threadsafe(worker.wake.set))
+    return MediaRunner(worker, asyncio.create_task(worker.run()), graph if own else None)
 
 
-async def stop(crm: Services) -> None:
-    found = crm.extras.pop("media_worker", None)
-    if found is None:
-        return
-    worker, task, own_graph = found
-    crm.stopping.set()
+async def stop(runner: MediaRunner, stopping: asyncio.Event) -> None:
+    stopping.set()
     try:
-        await asyncio.wait_for(asyncio.shield(task), 5)
+        await asyncio.wait_for(asyncio.shield(runner.task), 5)
     except (TimeoutError, asyncio.CancelledError):
-        task.cancel()
-    if own_graph is not None:
-        await own_graph.aclose()
+        runner.task.cancel()
+    if runner.own_graph is not None:
+        await runner.own_graph.aclose()

@@ -11,9 +11,9 @@ import sqlite3
 from typing import Any
 
 from crm.events import RecordedEvent
-from crm.events.sending import is_account_level
 from crm.projections.base import Projection
 from crm.projections.transaction import Transaction
+from crm.whatsapp.codes import is_account_level
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS channel_health (

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from crm.config import ConfigError, Settings
+from crm.sandbox import PHONE_NUMBER_ID, WABA_ID
 from crm.secret_files import read_or_create
 
 SECRET_FILE = "sandbox_secret"
@@ -59,7 +60,8 @@ def signing_secret(settings: Settings, create: bool = True) -> str | None:
 
 
 def webhook_secret_source(settings: Settings) -> str | None:
-    """For ``crm.api.webhook.SECRET_SOURCES``: the sandbox's secret while it runs."""
+    """One of the webhook's secret sources (``create_app``): the sandbox's secret while
+    it runs."""
     return stored_secret(settings.data_dir, create=False) if settings.sandbox_started else None
 
 
@@ -93,13 +95,12 @@ def start(settings: Settings, host: str, port: int, announce: bool = True) -> Se
         return settings
     secret = signing_secret(settings)
     assert secret is not None
-    from crm.sandbox import PHONE_NUMBER_ID, WABA_ID
-
+    phone_number_id, waba_id = sandbox_ids(settings)
     command = [sys.executable, "-m", "crm.sandbox", "--host", "127.0.0.1",
                "--port", str(settings.sandbox_port),
                "--webhook", f"http://{_connect_host(host)}:{port}/webhook/whatsapp",
-               "--phone-number-id", settings.whatsapp_phone_number_id or PHONE_NUMBER_ID,
-               "--waba-id", settings.whatsapp_waba_id or WABA_ID, "--parent", str(os.getpid())]
+               "--phone-number-id", phone_number_id, "--waba-id", waba_id,
+               "--parent", str(os.getpid())]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True,
                                env={**os.environ, "CRM_SANDBOX_SECRET": secret})
     assert process.stdout is not None
@@ -120,8 +121,21 @@ def start(settings: Settings, host: str, port: int, announce: bool = True) -> Se
         print(f"crm: no WHATSAPP_ACCESS_TOKEN, so sends go to the local sandbox at {url} "
               "(try: crm simulate --from 85291234567 --name Ana --text Hi)",
               file=sys.stderr, flush=True)
-    return settings.model_copy(update={"whatsapp_graph_url": f"{url}/{API_VERSION}",
-                                       "sandbox_started": True})
+    return sandbox_settings(settings, f"{url}/{API_VERSION}")
+
+
+def sandbox_ids(settings: Settings) -> tuple[str, str]:
+    """The phone number id and account id the sandbox answers to."""
+    return (settings.whatsapp_phone_number_id or PHONE_NUMBER_ID,
+            settings.whatsapp_waba_id or WABA_ID)
+
+
+def sandbox_settings(settings: Settings, graph_url: str) -> Settings:
+    """``settings`` pointed at a running sandbox: its URL, and its ids unless set."""
+    phone_number_id, waba_id = sandbox_ids(settings)
+    return settings.model_copy(update={
+        "whatsapp_graph_url": graph_url, "sandbox_started": True,
+        "whatsapp_phone_number_id": phone_number_id, "whatsapp_waba_id": waba_id})
 
 
 def _stop(process: subprocess.Popen, state: Path) -> None:

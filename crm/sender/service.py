@@ -1,7 +1,8 @@
 """The sending side of a running server: the Graph client, the sender, read receipts.
 
-``start`` and ``stop`` are called from the app's ``before_serving``/``after_serving``.
-Every worker process gets a Graph client and a ``Sender``; the sender's lease makes
+``start`` and ``stop`` are called from the app's ``before_serving``/``after_serving``,
+which keeps the ``Sending`` in its services. Every worker process gets a Graph client
+and a ``Sender``; the sender's lease makes
 only one of them send. Nothing here runs in ``crm replay``: the sender is started by
 the server alone.
 """
@@ -13,24 +14,19 @@ import contextlib
 import logging
 import sqlite3
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from crm.config import Settings
 from crm.events import Database
 from crm.events.sending import CHANNEL_STREAM, TemplatesFetched
+from crm.jobs.lease import Lease
 from crm.media.local import LocalMediaStore
 from crm.projections import channel
-from crm.sender.lease import Lease
 from crm.sender.worker import Sender
 from crm.whatsapp.errors import GraphError
 from crm.whatsapp.graph import GraphClient
 
-if TYPE_CHECKING:
-    from crm.api.services import Services
-
 log = logging.getLogger("crm.sender")
-
-KEY = "sending"
 
 
 def mode(settings: Settings) -> str:
@@ -54,14 +50,11 @@ class Sending:
     marked: dict[str, str] = field(default_factory=dict)
 
 
-_current: list[Sending] = []
-
-
-def channel_fact(conn: sqlite3.Connection) -> dict[str, Any]:
+def channel_fact(sending: Sending | None, conn: sqlite3.Connection) -> dict[str, Any]:
     """``/healthz``: can the WhatsApp channel send? (the same answer in every worker)"""
     fact = channel.health(conn)
-    if _current:
-        fact["mode"] = mode(_current[-1].settings)
+    if sending is not None:
+        fact["mode"] = mode(sending.settings)
         if fact["mode"] == "off":
             fact.update(ok=False, title="not configured", details=(
                 "no WHATSAPP_ACCESS_TOKEN (with WHATSAPP_PHONE_NUMBER_ID) and no sandbox: "
@@ -69,19 +62,16 @@ def channel_fact(conn: sqlite3.Connection) -> dict[str, Any]:
     return {"channel": fact}
 
 
-async def start(crm: Services) -> None:
-    settings = crm.settings
+async def start(settings: Settings, db: Database, stopping: asyncio.Event) -> Sending:
     graph = GraphClient.from_settings(settings, connections=max(8, settings.send_concurrency))
     sending = Sending(settings, graph, LocalMediaStore.for_data_dir(settings.data_dir))
     if graph is not None:
-        sending.sender = Sender(settings, crm.db, graph, sending.media,
-                                Lease(crm.db))
-        crm.db.writer.add_listener(_waker(asyncio.get_running_loop(), sending.sender))
-        sending.task = asyncio.create_task(sending.sender.run(crm.stopping), name="crm-sender")
+        sending.sender = Sender(settings, db, graph, sending.media, Lease(db))
+        db.writer.add_listener(_waker(asyncio.get_running_loop(), sending.sender))
+        sending.task = asyncio.create_task(sending.sender.run(stopping), name="crm-sender")
     elif mode(settings) == "meta":
         log.error("WHATSAPP_PHONE_NUMBER_ID is not set: nothing can be sent")
-    crm.extras[KEY] = sending
-    _current.append(sending)
+    return sending
 
 
 def _waker(loop: asyncio.AbstractEventLoop, sender: Sender) -> Any:
@@ -92,12 +82,7 @@ def _waker(loop: asyncio.AbstractEventLoop, sender: Sender) -> Any:
     return wake
 
 
-async def stop(crm: Services) -> None:
-    sending: Sending | None = crm.extras.pop(KEY, None)
-    if sending is None:
-        return
-    if sending in _current:
-        _current.remove(sending)
+async def stop(sending: Sending) -> None:
     if sending.sender is not None and sending.task is not None:
         sending.sender.closing.set()
         try:

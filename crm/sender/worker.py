@@ -1,7 +1,7 @@
 """The sender: takes queued messages from the log and delivers them to Meta.
 
 It is not a projection: it has side effects, so it never runs during replay, and
-it keeps its own checkpoint and lease (``crm.sender.lease``). Per chat, one message
+it keeps its own checkpoint and lease (``crm.jobs.lease``). Per chat, one message
 at a time in log order (WhatsApp does not keep the order of concurrent sends);
 chats in parallel up to ``CRM_SEND_CONCURRENCY``.
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections import deque
 from typing import Any
@@ -26,10 +25,11 @@ from crm.config import Settings
 from crm.events import Database, NewEvent
 from crm.events.messages import MessageFailed, MessageFateUnknown, MessageSent, chat_stream
 from crm.events.sending import CHANNEL_STREAM, ChannelHealth, MessageDispatching, MessageRetrying
+from crm.jobs.backoff import backoff
+from crm.jobs.lease import RENEW_EVERY, Lease
 from crm.media.local import LocalMediaStore
 from crm.projections import channel
 from crm.sender import outbox
-from crm.sender.lease import RENEW_EVERY, Lease
 from crm.sender.outbox import Request
 from crm.whatsapp import outbound
 from crm.whatsapp.errors import GraphError
@@ -51,12 +51,6 @@ UNKNOWN_REASON = ("the server stopped while this message was being sent: it may 
                   "not have reached WhatsApp, so it was not sent again on its own")
 AMBIGUOUS_REASON = ("WhatsApp did not answer in time (or the connection dropped) after the "
                     "request was sent: it may or may not have been delivered")
-
-
-def backoff(attempt: int, base: float, cap: float) -> float:
-    """Exponential with jitter: half fixed, half random, so retries spread out."""
-    delay = min(cap, base * 2 ** (attempt - 1))
-    return delay / 2 + random.uniform(0, delay / 2)
 
 
 class Sender:

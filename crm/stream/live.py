@@ -16,7 +16,7 @@ from crm.stream.tailer import Tailer
 
 
 class LiveStream:
-    """What ``GET /api/stream`` serves from. One per process, in ``services().extras``."""
+    """What ``GET /api/stream`` serves from. One per process, in ``services().stream``."""
 
     def __init__(self, db: Database, *, heartbeat: float = 15.0, poll: float = 0.025,
                  queue: int = 512, page: int = 200, recent: int = 4096,

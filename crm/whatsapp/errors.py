@@ -9,20 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from crm.events.sending import ACCOUNT_CODES, is_account_level
-
-#: Worth another attempt after a pause: throughput and pair rate limits, Meta's own
-#: "unknown" and "service unavailable", account maintenance, app-level rate limits.
-TRANSIENT_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057, 133004})
-
-
+from crm.whatsapp.codes import TRANSIENT_CODES, is_account_level
 
 #: Meta prefixes its messages with the code: ``(#131047) Re-engagement message``.
 _CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")
-
-
-__all__ = ["ACCOUNT_CODES", "TRANSIENT_CODES", "GraphError", "from_response",
-           "is_account_level"]
 
 
 class GraphError(Exception):

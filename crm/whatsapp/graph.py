@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from crm import __version__, sandbox
+from crm import __version__
 from crm.config import Settings
 from crm.whatsapp.errors import GraphError, from_response
 
@@ -22,10 +22,9 @@ log = logging.getLogger("crm.graph")
 if logging.getLogger("httpx").level == logging.NOTSET:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
-#: Placeholders the sandbox accepts (it is not Meta: any token will do).
+#: The token sent to the sandbox (it is not Meta: any token will do). Its ids are in
+#: the settings that started it (``crm.sandbox.launcher.sandbox_settings``).
 SANDBOX_TOKEN = "sandbox-token"
-SANDBOX_PHONE_NUMBER_ID = sandbox.PHONE_NUMBER_ID
-SANDBOX_WABA_ID = sandbox.WABA_ID
 
 #: Network failures after which the request may nevertheless have reached Meta.
 _AMBIGUOUS = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError,
@@ -59,10 +58,9 @@ class GraphClient:
             return cls(settings.whatsapp_graph_url, token.get_secret_value(),
                        settings.whatsapp_phone_number_id, settings.whatsapp_waba_id,
                        timeout=settings.send_timeout, connections=connections)
-        if settings.sandbox_started:
+        if settings.sandbox_started and settings.whatsapp_phone_number_id:
             return cls(settings.whatsapp_graph_url, SANDBOX_TOKEN,
-                       settings.whatsapp_phone_number_id or SANDBOX_PHONE_NUMBER_ID,
-                       settings.whatsapp_waba_id or SANDBOX_WABA_ID,
+                       settings.whatsapp_phone_number_id, settings.whatsapp_waba_id,
                        timeout=settings.send_timeout, connections=connections)
         return None
 

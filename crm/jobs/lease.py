@@ -1,13 +1,15 @@
-"""The sender's lease and checkpoint: exactly one process sends, and it knows where to start.
+"""A named lease and checkpoint for continuous work: exactly one process does it (the
+sender's sending, the media worker's fetching), and it knows where to start.
 
-Several server workers share one SQLite file; each runs a ``Sender`` but only the
-holder of this lease sends. The lease row is taken and renewed with ``BEGIN
+Several server workers share one SQLite file; each runs a ``Sender`` (and a media
+worker) but only the holder of the lease does the work. The tables keep their first
+user's name (``sender_lease``). The lease row is taken and renewed with ``BEGIN
 IMMEDIATE`` (two processes can never both win), on the process's writer thread. A
 holder that stops renewing loses the lease when it expires; one
 known to be dead (same host, its process gone) loses it at once, so a restart after
 a crash does not wait out the expiry.
 
-The checkpoint is the sender's own (not the projections' ``checkpoints`` table, which
+The checkpoint is the holder's own (not the projections' ``checkpoints`` table, which
 replay rewrites): every request at or before it is resolved.
 """
 

@@ -5,7 +5,7 @@ customer sheet sync) each process checks a *tick*: whoever claims a due tick, in
 ``BEGIN IMMEDIATE`` transaction, does the job and sets the next due time. So the job
 runs once per interval for the deployment, a dead process never leaves it undone, and
 there is no holder to take over from. (Continuous work, such as sending or fetching
-media, uses the lease of ``crm.sender.lease`` instead.)
+media, uses the lease of ``crm.jobs.lease`` instead.)
 
 Times are the wall clock of the one machine the processes share.
 """
