@@ -36,9 +36,9 @@ def seed(db: Path, projector: Projector | None = None) -> int:
     store = EventStore(db, projector)
     try:
         projector.create_schema(store.conn)
-        store.append([customer(PHONE, "Ana Sheet"), received(PHONE, "one", name="Ana WA")])
-        store.append([received(PHONE, "two"), queued("m1"), customer(PHONE, "Ana Renamed")])
-        store.append([received("20001", "other")])
+        store.record([customer(PHONE, "Ana Sheet"), received(PHONE, "one", name="Ana WA")])
+        store.record([received(PHONE, "two"), queued("m1"), customer(PHONE, "Ana Renamed")])
+        store.record([received("20001", "other")])
         return store.last_position()
     finally:
         store.close()
@@ -197,8 +197,8 @@ def test_failures_show_in_healthz_for_agents_and_replay_recounts_them(
     store = EventStore(server.db_path, default_projector())
     try:
         # chat.read without a phone: the chats handler raises (KeyError) on it.
-        store.append([NewEvent(type="chat.read", stream=f"chat:{PHONE}", data={})])
-        store.append([received(PHONE, "after"), read(PHONE)])
+        store.record([NewEvent(type="chat.read", stream=f"chat:{PHONE}", data={})])
+        store.record([received(PHONE, "after"), read(PHONE)])
         head = store.last_position()
     finally:
         store.close()
@@ -241,7 +241,7 @@ def test_parallel_replay_counts_the_same_failures(tmp_path: Path) -> None:
     db = tmp_path / "crm.db"
     seed(db)
     store = EventStore(db, default_projector())
-    store.append([NewEvent(type="chat.read", stream=f"chat:{PHONE}", data={}),
+    store.record([NewEvent(type="chat.read", stream=f"chat:{PHONE}", data={}),
                   NewEvent(type="message.sent", stream=f"chat:{PHONE}", data={})])
     store.close()
     conn = sqlite3.connect(db)
@@ -300,7 +300,7 @@ def test_a_handler_that_tries_to_commit_fails_alone(tmp_path: Path) -> None:
         tables=("sneaky",), handlers={"message.received": sneaky})])
     store = EventStore(db, projector)
     projector.create_schema(store.conn)
-    store.append([received(PHONE, "one"), received(PHONE, "two")])
+    store.record([received(PHONE, "one"), received(PHONE, "two")])
     assert seen == [0, 0]
     status = projection_status(store.conn)
     assert status["sneaky"] == {"checkpoint": 2, "version": 1, "failures": 2}
