@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from crm.audit.filters import Filters
-from crm.events.schema import EVENT_COLUMNS
+from crm.events import EventStore
 from crm.events.store import last_position
 from crm.progress import Update
 
@@ -41,17 +41,13 @@ _quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 _LINE_BREAKS = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "\\u0085"))
 
-_E_COLUMNS = ", ".join("e." + c.strip() for c in EVENT_COLUMNS.split(","))
+#: The events that create a message: each is one CSV row.
+_CREATING = ("message.received", "message.queued")
 
-_CSV_SELECT = (
-    "SELECT e.position, m.timestamp, m.phone, coalesce(c.customer_name, c.profile_name), "
+_CSV_MESSAGES = (
+    "SELECT m.id, m.timestamp, m.phone, coalesce(c.customer_name, c.profile_name), "
     "m.direction, m.type, m.text, m.caption, m.media, m.status, m.agent "
-    "FROM events e "
-    "JOIN messages m ON m.id = CASE e.type WHEN 'message.queued' "
-    "THEN json_extract(e.data, '$.message_id') ELSE e.id END "
-    "LEFT JOIN chats c ON c.phone = m.phone "
-    "WHERE e.position > ? AND e.position <= ? "
-    "AND e.type IN ('message.received', 'message.queued')"
+    "FROM messages m LEFT JOIN chats c ON c.phone = m.phone WHERE m.id IN "
 )
 
 
@@ -145,19 +141,36 @@ def media_reference(media_json: str | None) -> str:
     return ""
 
 
+def _message_rows(conn: sqlite3.Connection,
+                  events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Each message-creating event's row in ``messages`` (and its chat's name), in log
+    order, led by the event's position; an event whose message is not projected is
+    left out."""
+    ids = [(row[0], json.loads(row[8]).get("message_id") if row[2] == "message.queued"
+            else row[1]) for row in events]
+    found: dict[str, tuple[Any, ...]] = {}
+    wanted = [message_id for _, message_id in ids if isinstance(message_id, str)]
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        for row in conn.execute(_CSV_MESSAGES + f"({','.join('?' * len(chunk))})", chunk):
+            found[row[0]] = row
+    return [(position, *found[message_id][1:]) for position, message_id in ids
+            if message_id in found]
+
+
 def fetch_page(conn: sqlite3.Connection, spec: ExportSpec, after: int,
                page: int = PAGE) -> Page:
     """The export's text for the positions after ``after`` (at most ``page`` rows)."""
-    condition, params = spec.filters.sql()
-    extra = f" AND {condition}" if condition else ""
-    if spec.format == "jsonl":
-        sql = (f"SELECT {_E_COLUMNS} FROM events e WHERE e.position > ? AND e.position <= ?"
-               f"{extra} ORDER BY e.position LIMIT ?")
-    else:
-        sql = f"{_CSV_SELECT}{extra} ORDER BY e.position LIMIT ?"
-    rows = conn.execute(sql, (after, spec.upto, *params, page)).fetchall()
-    done = len(rows) < page
-    last = spec.upto if done else rows[-1][0]
+    selection = spec.filters.selection()
+    if spec.format == "csv":
+        asked = selection.pop("types", _CREATING)
+        selection["types"] = tuple(t for t in asked if t in _CREATING)
+    store = EventStore.over(conn)
+    events = store.rows(after, spec.upto, page, **selection) if selection.get(
+        "types", True) else []
+    done = len(events) < page
+    last = spec.upto if done else events[-1][0]
+    rows = events if spec.format == "jsonl" else _message_rows(conn, events)
     in_period = spec.filters.in_period
     timed = spec.filters.since is not None or spec.filters.until is not None
     if spec.format == "jsonl":

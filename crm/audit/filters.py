@@ -28,21 +28,19 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
 
-    def sql(self) -> tuple[str, list[Any]]:
-        """Conditions on the ``events`` table (aliased ``e``), ANDed by the caller.
+    def selection(self) -> dict[str, Any]:
+        """Keyword arguments of ``EventStore.rows`` that select these events.
 
         A phone selects the conversation's stream and any other event whose data
         names that phone (``data.phone``), so nothing about the chat is left out.
         """
-        where: list[str] = []
-        params: list[Any] = []
+        selected: dict[str, Any] = {}
         if self.type:
-            where.append("e.type = ?")
-            params.append(self.type)
+            selected["types"] = (self.type,)
         if self.phone:
-            where.append("(e.stream = ? OR json_extract(e.data, '$.phone') = ?)")
-            params.extend([chat_stream(self.phone), self.phone])
-        return " AND ".join(where), params
+            selected["stream"] = chat_stream(self.phone)
+            selected["field"] = ("phone", self.phone)
+        return selected
 
     def in_period(self, occurred_at: str) -> bool:
         if self.since is None and self.until is None:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crm.events import EventStore
 from crm.events.hashing import GENESIS_HASH, hash_of, hash_with_data_text
-from crm.events.schema import EVENT_COLUMNS
 from crm.events.store import last_position
 from crm.progress import Update
 
@@ -32,7 +32,6 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "hash": (str,),
 }
 
-TRIGGERS = ("events_no_update", "events_no_delete")
 
 
 @dataclass(frozen=True)
@@ -85,17 +84,14 @@ class ExportFileError(ValueError):
 def verify_database(conn: sqlite3.Connection, progress: Update | None = None) -> Verification:
     """Recompute every hash and link up to the head as it was when we started."""
     result = Verification()
-    triggers = {r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'")}
+    store = EventStore.over(conn)
     result.warnings.extend(
         f"trigger {name} is missing: the database no longer refuses changes to events"
-        for name in TRIGGERS if name not in triggers)
+        for name in store.missing_guards())
     upto = last_position(conn)
     after, prev = 0, GENESIS_HASH
     while after < upto:
-        rows = conn.execute(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE position > ? AND position <= ? "
-            "ORDER BY position LIMIT ?", (after, upto, PAGE)).fetchall()
+        rows = store.rows(after, upto, PAGE)
         for row in rows:
             problem = _check_row(row, after + 1, prev)
             if problem is not None:

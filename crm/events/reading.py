@@ -69,6 +69,53 @@ def iter_after(
         after = events[-1].position
 
 
+def select_rows(
+    conn: sqlite3.Connection, after: int, upto: int, limit: int, *,
+    types: Iterable[str] | None = None, stream: str | None = None,
+    field: tuple[str, str] | None = None,
+) -> list[tuple[Any, ...]]:
+    """Raw rows (``EVENT_COLUMNS``, ``data`` as its stored canonical text) in log order.
+
+    For readers that need the stored bytes, not decoded events: the audit export
+    writes them verbatim and verification hashes them. With ``stream`` and ``field``
+    (``(key, value)``) an event matches when it is of that stream *or* its data has
+    ``key == value``, so a conversation's export also takes events filed elsewhere
+    that name it.
+    """
+    where = ["position > ?", "position <= ?"]
+    params: list[Any] = [after, upto]
+    if types is not None:
+        names = list(types)
+        where.append(f"type IN ({','.join('?' * len(names))})")
+        params.extend(names)
+    either = []
+    if stream is not None:
+        either.append("stream = ?")
+        params.append(stream)
+    if field is not None:
+        if not field[0].isidentifier():
+            raise ValueError(f"not a field name: {field[0]!r}")
+        either.append(f"json_extract(data, '$.{field[0]}') = ?")
+        params.append(field[1])
+    if either:
+        where.append(f"({' OR '.join(either)})")
+    params.append(limit)
+    return conn.execute(
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)} "
+        "ORDER BY position LIMIT ?", params).fetchall()
+
+
+def missing_guards(conn: sqlite3.Connection) -> list[str]:
+    """The triggers that make the table refuse changes, if any is gone."""
+    present = {r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'")}
+    return [name for name in GUARDS if name not in present]
+
+
+#: The triggers of ``EVENTS_SCHEMA`` that refuse UPDATE and DELETE.
+GUARDS = ("events_no_update", "events_no_delete")
+
+
 def read_stream(
     conn: sqlite3.Connection, stream: str, after: int = 0, limit: int = 1000
 ) -> list[RecordedEvent]:

@@ -13,13 +13,20 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from crm.events.connection import ensure_schema, open_connection, translate, translating
 from crm.events.errors import ChainBrokenError, EventStoreError
 from crm.events.hashing import GENESIS_HASH, canonical_json, hash_of, hash_with_data_text
 from crm.events.model import NewEvent, RecordedEvent, format_time, utcnow
-from crm.events.reading import EVENT_COLUMNS, iter_after, read_after, row_to_event
+from crm.events.reading import (
+    EVENT_COLUMNS,
+    iter_after,
+    missing_guards,
+    read_after,
+    row_to_event,
+    select_rows,
+)
 from crm.events.results import AppendResult, Head
 
 #: Called inside the append transaction with the newly recorded events, so projections
@@ -238,6 +245,19 @@ class EventStore:
 
     def read_stream(self, stream: str, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         return self.read_after(after, limit, stream=stream)
+
+    def rows(self, after: int, upto: int, limit: int, *, types: Iterable[str] | None = None,
+             stream: str | None = None,
+             field: tuple[str, str] | None = None) -> list[tuple[Any, ...]]:
+        """Raw rows for the audit (see ``reading.select_rows``); SQLite-specific."""
+        with translating():
+            return select_rows(self.conn, after, upto, limit, types=types, stream=stream,
+                               field=field)
+
+    def missing_guards(self) -> list[str]:
+        """Names of the immutability triggers that are missing (a tampered file)."""
+        with translating():
+            return missing_guards(self.conn)
 
     def head(self) -> Head:
         with translating():
