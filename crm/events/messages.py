@@ -21,9 +21,8 @@ class MessageReceived(Event):
 
     ``type`` is Meta's type (``text``, ``image``, ... ``reaction``, ``edit``, ``revoke``),
     or ``unknown`` for a type this version does not understand (``raw`` keeps it).
-    Type-specific fields (``location``, ``contacts``, ``interactive``, ``reaction``,
-    ``edit``, ``revoke``, ``order``, ``system``, ``referral``, ``context``, ...) ride along
-    as extra fields.
+    Type-specific objects (``location``, ``contacts``, ``interactive``, ``reaction``,
+    ``edit``, ``revoke``, ``order``, ``system``, ...) are kept under their own names.
     """
 
     type = "message.received"
@@ -35,6 +34,29 @@ class MessageReceived(Event):
     media: dict[str, Any] | None = None
     profile_name: str | None = None
     reply_to_wamid: str | None = None
+    #: Meta's type when ``message_type`` is ``unknown``.
+    unknown_type: str | None = None
+    #: The customer's identifiers beside the chat key (business-scoped id, username).
+    username: str | None = None
+    user_id: str | None = None
+    #: Which of the business's numbers received it.
+    phone_number_id: str | None = None
+    context: dict[str, Any] | None = None
+    forwarded: bool | None = None
+    frequently_forwarded: bool | None = None
+    referral: Any = None
+    errors: Any = None
+    identity: Any = None
+    reaction: dict[str, Any] | None = None
+    edit: dict[str, Any] | None = None
+    revoke: dict[str, Any] | None = None
+    location: Any = None
+    contacts: Any = None
+    interactive: Any = None
+    button: Any = None
+    order: Any = None
+    system: Any = None
+    unsupported: Any = None
     raw: dict[str, Any] | None = None
 
 
@@ -46,6 +68,8 @@ class MessageStatus(Event):
     wamid: str
     status: str
     error: dict[str, Any] | None = None
+    biz_opaque_callback_data: Any = None
+    phone_number_id: str | None = None
     raw: dict[str, Any] | None = None
 
 
@@ -71,6 +95,9 @@ class MessageSent(Event):
     message_id: str
     phone: str
     wamid: str
+    #: Attempts it took, and how many of them may have reached Meta unanswered.
+    attempts: int | None = None
+    ambiguous_attempts: int | None = None
 
 
 class MessageFailed(Event):
@@ -113,6 +140,8 @@ class WebhookChange(Event):
     type = "webhook.change"
     field: str
     value: Any = None
+    #: The WhatsApp Business Account the entry is about (Meta's ``entry[].id``).
+    entry_id: Any = None
 
 
 class WebhookError(Event):
@@ -120,3 +149,6 @@ class WebhookError(Event):
 
     type = "webhook.error"
     error: dict[str, Any]
+    field: str | None = None
+    phone_number_id: Any = None
+    raw: Any = None

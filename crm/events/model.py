@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 _REGISTRY: dict[str, type[Event]] = {}
+#: Per event class, a twin that accepts undeclared fields, for reading.
+_READERS: dict[type[Event], type[Event]] = {}
 
 
 def utcnow() -> datetime:
@@ -47,15 +49,31 @@ def epoch_seconds(text: str) -> float:
 
 
 class Event(BaseModel):
-    """Base of typed event payloads. Subclasses set ``type`` to a dotted name."""
+    """Base of typed event payloads. Subclasses set ``type`` to a dotted name.
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    Every field an event carries is declared: writing an undeclared one is an error, so
+    the models are the schema of the log. Reading (``RecordedEvent.model``) is lenient:
+    an event written by a newer version may carry fields this one does not know.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
     type: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.type:
-            _REGISTRY[cls.type] = cls
+        if cls.__dict__.get("type"):
+            _REGISTRY[cls.__dict__["type"]] = cls
+
+    @classmethod
+    def read(cls, data: dict[str, Any]) -> Event:
+        """Validate recorded data, keeping fields a newer version added."""
+        twin = _READERS.get(cls)
+        if twin is None:
+            twin = type(cls.__name__, (cls,), {
+                "model_config": ConfigDict(extra="allow", frozen=True),
+                "__module__": cls.__module__, "__qualname__": cls.__qualname__})
+            _READERS[cls] = twin
+        return twin.model_validate(data)
 
     def data(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -135,4 +153,4 @@ class RecordedEvent:
     def model(self) -> Event | None:
         """The typed payload, or None when this version does not know the type."""
         cls = event_class(self.type)
-        return cls.model_validate(self.data) if cls else None
+        return cls.read(self.data) if cls else None
