@@ -66,17 +66,17 @@ def test_name_comes_from_the_sheet_whichever_arrives_first(tmp_path: Path) -> No
 def test_a_profile_name_that_is_only_the_number_never_replaces_a_name(tmp_path: Path) -> None:
     db = tmp_path / "crm.db"
     store = open_store(db)
-    store.append([received("85255555555", name="Ben Wong")])
+    store.record([received("85255555555", name="Ben Wong")])
     for nameless in ("85255555555", "+852 5555 5555", "", None):
-        store.append([received("85255555555", name=nameless)])
+        store.record([received("85255555555", name=nameless)])
         assert name_of(store, "85255555555") == "Ben Wong", nameless
     assert get_chat(store.conn, "85255555555")["profile_name"] == "Ben Wong"
-    store.append([received("85255555555", name="Ben W.")])     # a real new name still wins
+    store.record([received("85255555555", name="Ben W.")])     # a real new name still wins
     assert name_of(store, "85255555555") == "Ben W."
-    store.append([received("85266666666", name="85266666666")])  # never named: the number
+    store.record([received("85266666666", name="85266666666")])  # never named: the number
     assert name_of(store, "85266666666") == "85266666666"
     assert get_chat(store.conn, "85266666666")["profile_name"] is None
-    store.append([customer("85255555555", "Benjamin Wong"),
+    store.record([customer("85255555555", "Benjamin Wong"),
                   received("85255555555", name="85255555555")])
     assert name_of(store, "85255555555") == "Benjamin Wong"   # the sheet wins over both
     store.close()

@@ -97,7 +97,7 @@ def test_chat_list_pages_newest_first(tmp_path: Path) -> None:
 
 def test_search_finds_a_number_however_it_is_typed(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
-    store.append([received(phone="85298765432", text="hi", name="Ben"),
+    store.record([received(phone="85298765432", text="hi", name="Ben"),
                   received(phone="85291234567", text="call me at 9876", name="Ann")])
     for typed in ("+852 9876 5432", "00852 9876-5432", "(852) 9876.5432", "98765432",
                   "+85298765432"):
