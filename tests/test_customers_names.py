@@ -63,6 +63,26 @@ def test_name_comes_from_the_sheet_whichever_arrives_first(tmp_path: Path) -> No
     assert _rows(db) == before
 
 
+def test_a_profile_name_that_is_only_the_number_never_replaces_a_name(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    store = open_store(db)
+    store.record([received("85255555555", name="Ben Wong")])
+    for nameless in ("85255555555", "+852 5555 5555", "", None):
+        store.record([received("85255555555", name=nameless)])
+        assert name_of(store, "85255555555") == "Ben Wong", nameless
+    assert get_chat(store.conn, "85255555555")["profile_name"] == "Ben Wong"
+    store.record([received("85255555555", name="Ben W.")])     # a real new name still wins
+    assert name_of(store, "85255555555") == "Ben W."
+    store.record([received("85266666666", name="85266666666")])  # never named: the number
+    assert name_of(store, "85266666666") == "85266666666"
+    assert get_chat(store.conn, "85266666666")["profile_name"] is None
+    store.record([customer("85255555555", "Benjamin Wong"),
+                  received("85255555555", name="85255555555")])
+    assert name_of(store, "85255555555") == "Benjamin Wong"   # the sheet wins over both
+    store.close()
+    assert check(db, default_projector()).identical
+
+
 def _rows(db: Path) -> list[tuple]:
     store = EventStore(db)
     try:
@@ -117,9 +137,10 @@ def test_server_syncs_the_sheet_and_shows_names_and_attributes(tmp_path: Path,
                 assert found.json()["customer"] == {
                     "phone": "85291234567", "name": "Ana Lima", "attributes": {"Boat": "Kayak"},
                     "source": "sheet:S1", "updated_at": found.json()["customer"]["updated_at"]}
+                # Not on the list: an empty answer, not an error the console logs.
                 missing = http.get("/api/customers/85260000000")
-                assert missing.status_code == 404
-                assert missing.json()["error"]["code"] == "unknown_customer"
+                assert missing.status_code == 200
+                assert missing.json() == {"customer": None}
                 # A change in the sheet reaches the inbox at a later tick, by itself.
                 fake.add_sheet("S1", "Customer List", [["Phone", "Name", "Boat"],
                                                        ["+852 9123 4567", "Ana L.", "SUP"]])

@@ -95,6 +95,18 @@ def test_chat_list_pages_newest_first(tmp_path: Path) -> None:
     assert [c["phone"] for c in found] == ["10005"]
 
 
+def test_search_finds_a_number_however_it_is_typed(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "crm.db")
+    store.record([received(phone="85298765432", text="hi", name="Ben"),
+                  received(phone="85291234567", text="call me at 9876", name="Ann")])
+    for typed in ("+852 9876 5432", "00852 9876-5432", "(852) 9876.5432", "98765432",
+                  "+85298765432"):
+        found, _ = list_chats(store.conn, q=typed)
+        assert [c["phone"] for c in found] == ["85298765432"], typed
+    found, _ = list_chats(store.conn, q="9876")  # a number in a message matches too
+    assert sorted(c["phone"] for c in found) == ["85291234567", "85298765432"]
+
+
 def test_thread_pages_back_in_time(tmp_path: Path) -> None:
     store = open_store(tmp_path / "crm.db")
     store.record([received(text=f"t{i}", at=BASE_TIME + timedelta(seconds=i)) for i in range(5)])

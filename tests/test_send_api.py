@@ -109,6 +109,29 @@ def test_after_the_window_free_text_is_refused_and_a_template_is_accepted(
                                               "components": template["components"]}
 
 
+def test_the_request_phone_alone_names_the_recipient(server: LiveServer,
+                                                     sandbox: GraphSandbox):
+    """No fallback to an earlier view: a send right after one to RECENT, naming a
+    number with no chat (or none), reaches nobody; a key reused for another chat is
+    refused, never replayed as the other chat's message."""
+    with server.client(headers=admin_headers(server)) as http:
+        first = http.post("/api/send", json={"phone": RECENT, "text": "to the right one"},
+                          headers={"Idempotency-Key": "route-1"})
+        assert first.status_code == 202, first.text
+        queued = len(events(server, "message.queued"))
+        stray = http.post("/api/send", json={"phone": "85299999999", "text": "to nobody"})
+        assert (stray.status_code, stray.json()["error"]["code"]) == (404, "unknown_chat")
+        blank = http.post("/api/send", json={"text": "to whom?"})
+        assert (blank.status_code, blank.json()["error"]["code"]) == (400, "bad_phone")
+        reused = http.post("/api/send", json={"phone": STALE, "template": {
+            "name": "hello_world", "language": "en_US"}}, headers={"Idempotency-Key": "route-1"})
+        assert reused.status_code == 409, reused.text
+        assert reused.json()["error"]["code"] == "idempotency_key_reused"
+        assert len(events(server, "message.queued")) == queued
+        wait_status(http, RECENT, first.json()["message"]["id"], "sent")
+        assert [m["to"] for m in sandbox.sent(first.json()["message"]["id"])] == [RECENT]
+
+
 def test_a_repeated_idempotency_key_queues_once_per_agent(server: LiveServer,
                                                           sandbox: GraphSandbox):
     bob = second_agent(server, "bob")

@@ -23,6 +23,14 @@ def crm(server: LiveServer, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=30)
 
 
+def crm_here(server: LiveServer, *args: str) -> subprocess.CompletedProcess:
+    """A ``crm`` command told nothing but the data folder (no CRM_PORT): it finds the
+    server on its own, as after ``CRM_PORT=18200 make run``."""
+    env = {k: v for k, v in server.env.items() if k not in ("CRM_PORT", "CRM_HOST")}
+    return subprocess.run([sys.executable, "-m", "crm.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=30)
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -38,18 +46,40 @@ def test_without_a_token_the_sandbox_runs_the_whole_loop(data_dir: Path):
         assert stat.S_IMODE((data_dir / "sandbox_secret").stat().st_mode) == 0o600
         with server.client(headers=admin_headers(server)) as http:
             assert http.get("/healthz").json()["channel"]["mode"] == "sandbox"
-            said = crm(server, "simulate", "--from", "85291234567", "--name", "Ana",
-                       "--text", "Hi, is the kayak free on Saturday?")
+            assert stat.S_IMODE((data_dir / "server.json").stat().st_mode) == 0o600
+            said = crm_here(server, "simulate", "--from", "85291234567", "--name", "Ana",
+                            "--text", "Hi, is the kayak free on Saturday?")
             assert said.returncode == 0, said.stderr
+            assert server.url in said.stderr
             chat = http.get("/api/chats/85291234567").json()["chat"]
             assert chat["name"] == "Ana" and chat["unread"] == 1
             assert chat["last_message"]["text"] == "Hi, is the kayak free on Saturday?"
 
             sent = send_text(http, "85291234567", "Yes, it is!").json()["message"]
             wait_status(http, "85291234567", sent["id"], "read")
-            # The sandbox customer answers the first message.
+            # The sandbox customer answers the first message, under the name it was given.
             wait_until(lambda: http.get("/api/chats/85291234567").json()["chat"][
                 "last_message"]["text"].startswith("(sandbox customer)"), 10)
+            assert http.get("/api/chats/85291234567").json()["chat"]["name"] == "Ana"
+            bodies = httpx.get(f"{state['control']}/_sandbox/webhooks").json()["bodies"]
+            names = [c["profile"]["name"] for value in bodies
+                     for c in value.get("contacts", [])]
+            assert names == ["Ana"], names
+            said = crm_here(server, "simulate", "--from", "85291234567", "--text", "no name")
+            assert said.returncode == 0, said.stderr
+            assert http.get("/api/chats/85291234567").json()["chat"]["name"] == "Ana"
+
+            # The documented controls: the next send fails with Meta's code, once.
+            told = crm_here(server, "sandbox", "fail-next", "131026")
+            assert told.returncode == 0, told.stderr
+            shown = json.loads(crm_here(server, "sandbox", "state").stdout)
+            assert shown["faults"] == {"messages": [
+                {"kind": "error", "code": 131026, "times": 1, "seconds": 0.0}]}
+            doomed = send_text(http, "85291234567", "Not on WhatsApp?").json()["message"]
+            failed = wait_status(http, "85291234567", doomed["id"], "failed")
+            assert failed["error"]["code"] == 131026
+            again = send_text(http, "85291234567", "And now?").json()["message"]
+            wait_status(http, "85291234567", again["id"], "read")
 
             image = data_dir.parent / "kayak.png"
             image.write_bytes(png())

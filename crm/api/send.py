@@ -15,7 +15,7 @@ from typing import Any
 from quart import Blueprint, Quart, Request, Response, jsonify, request
 
 from crm.api import cookies
-from crm.api.errors import BadRequest, NotFound
+from crm.api.errors import BadRequest, Conflict, NotFound
 from crm.api.guard import current_agent
 from crm.api.send_input import (
     Draft,
@@ -139,17 +139,25 @@ async def _check_chat(draft: Draft) -> None:
             raise BadRequest("reply_to is not a message of this chat", code="bad_reply_to")
 
 
+class KeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
 @blueprint.post(SEND_PATH)
 async def send() -> tuple[Response, int]:
     agent = current_agent()
     crm = services()
     key = idempotency_key(request.headers.get("Idempotency-Key"))
     full_key = f"send:{agent.name}:{key}" if key else None
+    draft = await _draft()  # its phone, and nothing else, names the recipient
     if full_key is not None:
         earlier = await _queued_by_key(crm.db, full_key)
         if earlier is not None:
-            return accepted(await crm.db.read(messages.get_message, earlier), replayed=True)
-    draft = await _draft()
+            message = await crm.db.read(messages.get_message, earlier)
+            if message is not None and message["phone"] != draft.phone:
+                raise KeyReused(f"this Idempotency-Key already queued a message to "
+                                f"{message['phone']}, not {draft.phone}")
+            return accepted(message, replayed=True)
     await _check_chat(draft)
     if draft.file is not None:
         content, mime, filename = draft.file

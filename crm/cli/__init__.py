@@ -20,6 +20,7 @@ COMMANDS = (
     "crm.cli.customers",
     "crm.cli.simulate",
     "crm.cli.templates",
+    "crm.cli.sandbox",
 )
 
 

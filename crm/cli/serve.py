@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crm.cli import running
     from crm.server import serve
 
     settings = load_settings()
@@ -25,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     workers = args.workers or settings.workers
 
     def announce(url: str) -> None:
+        running.record(settings.data_dir, host, port)
         print(f"crm: serving the inbox at {url} (data in {settings.data_dir})",
               file=sys.stderr, flush=True)
 

@@ -4,7 +4,9 @@ So a new user sees a conversation appear without a Meta account::
 
     crm simulate --from 85291234567 --name "Ana" --text "Hi, is the kayak free on Saturday?"
 
-The webhook goes to ``--url`` or to ``CRM_HOST``/``CRM_PORT``; it is signed with
+The webhook goes to ``--url``, else to the server running on this data folder (the URL
+``crm serve`` keeps in ``CRM_DATA_DIR/server.json``), else to ``CRM_HOST``/``CRM_PORT``
+(read from the environment and ``.env`` as ``crm serve`` reads them); it is signed with
 ``WHATSAPP_APP_SECRET`` or, without one, with the sandbox's secret from the data
 folder. ``--image FILE`` first uploads the file to the running sandbox, so the server
 can fetch it by media id exactly as it would from Meta.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import logging
 import mimetypes
@@ -34,17 +37,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--caption", help="the image's caption")
     parser.add_argument("--ago", type=float, default=0.0,
                         help="hours ago the customer wrote (Meta's timestamp)")
-    parser.add_argument("--url", help=f"the server (default http://CRM_HOST:CRM_PORT{PATH})")
+    parser.add_argument("--url", help="the server (default: the crm serve running on "
+                        f"CRM_DATA_DIR, else http://CRM_HOST:CRM_PORT{PATH})")
     parser.set_defaults(run=run)
 
 
-def webhook_url(given: str | None, host: str, port: int) -> str:
+def webhook_url(given: str | None, host: str, port: int, data_dir: Path | None = None) -> str:
+    from crm.cli import running
+
+    given = given or (running.server_url(data_dir) if data_dir is not None else None)
     if given:
         given = given.rstrip("/")
         return given if given.endswith(PATH) else given + PATH
-    if host in ("", "0.0.0.0", "::"):
-        host = "127.0.0.1"
-    return f"http://{host}:{port}{PATH}"
+    return f"http://{running.connect_host(host)}:{port}{PATH}"
+
+
+def _name_for_sandbox(data_dir: Path, sender: str, name: str) -> None:
+    """The sandbox customer's automatic answers keep the name given here (best effort:
+    without a running sandbox there are no automatic answers)."""
+    import httpx
+
+    from crm.sandbox.launcher import running_url
+
+    control = running_url(data_dir, "control")
+    if control is not None:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.post(f"{control}/_sandbox/customer", json={"from": sender, "name": name},
+                       timeout=5)
 
 
 def _upload(data_dir: Path, image: Path) -> dict[str, str]:
@@ -100,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
         settings.whatsapp_waba_id or WABA_ID,
         settings.whatsapp_phone_number_id or PHONE_NUMBER_ID, DISPLAY_PHONE_NUMBER,
         {"contacts": [payloads.contact(args.sender, args.name)], "messages": [message]}))
-    url = webhook_url(args.url, settings.host, settings.port)
+    url = webhook_url(args.url, settings.host, settings.port, settings.data_dir)
+    if args.name:
+        _name_for_sandbox(settings.data_dir, args.sender, args.name)
     try:
         answer = httpx.post(url, content=body, timeout=10, headers={
             "Content-Type": "application/json",

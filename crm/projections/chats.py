@@ -69,6 +69,17 @@ ON CONFLICT(phone) DO UPDATE SET
 """
 
 
+def profile_name(data: dict[str, Any]) -> str | None:
+    """The WhatsApp profile name, unless it says nothing: empty, or only the customer's
+    number (the sandbox, ``crm simulate`` and users who set no name send that), which
+    must never replace a name we know."""
+    name = (data.get("profile_name") or "").strip()
+    digits = "".join(c for c in name if c.isdigit())
+    if not name or (digits == data["phone"] and not any(c.isalpha() for c in name)):
+        return None
+    return name
+
+
 def on_received(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
     kind = data.get("message_type", "unknown")
@@ -78,7 +89,7 @@ def on_received(event: RecordedEvent, tx: Transaction) -> None:
         inbound_ts = int(epoch_seconds(inbound_at))
     tx.execute(_RECEIVED, (
         data["phone"],
-        data.get("profile_name") or None,
+        profile_name(data),
         None if kind in messages.ANNOTATIONS else event.id,
         event.position,
         0 if kind in NOT_UNREAD else 1,
@@ -152,6 +163,20 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+#: A search that is only a number as people type one: +852 9876-5432, (0)98 76, 00852...
+_NUMBER_LIKE = frozenset("0123456789+-(). /")
+
+
+def number_query(q: str) -> str | None:
+    """The digits a chat key would contain, when ``q`` looks like a typed number."""
+    if not set(q) <= _NUMBER_LIKE:
+        return None
+    digits = "".join(c for c in q if c.isdigit())
+    if q.lstrip().startswith("00"):
+        digits = digits[2:]
+    return digits if len(digits) >= 3 else None
+
+
 def list_chats(
     db: sqlite3.Connection, limit: int = 50, before: str | None = None, q: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
@@ -163,12 +188,14 @@ def list_chats(
         params.append(int(before))
     if q:
         pattern = _like(q)
+        number = number_query(q)
         where.append(
-            "(c.phone LIKE ? ESCAPE '\\' OR c.profile_name LIKE ? ESCAPE '\\' "
-            "OR c.customer_name LIKE ? ESCAPE '\\' OR c.phone IN (SELECT phone FROM messages "
+            "(c.phone LIKE ? ESCAPE '\\' OR c.phone LIKE ? "
+            "OR c.profile_name LIKE ? ESCAPE '\\' OR c.customer_name LIKE ? ESCAPE '\\' "
+            "OR c.phone IN (SELECT phone FROM messages "
             "WHERE text LIKE ? ESCAPE '\\' OR caption LIKE ? ESCAPE '\\'))"
         )
-        params.extend([pattern] * 5)
+        params.extend([pattern, f"%{number}%" if number else pattern] + [pattern] * 4)
     sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
     sql += " ORDER BY c.last_pos DESC LIMIT ?"
     rows = db.execute(sql, (*params, limit + 1)).fetchall()

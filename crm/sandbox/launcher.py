@@ -65,8 +65,9 @@ def webhook_secret_source(settings: Settings) -> str | None:
     return stored_secret(settings.data_dir, create=False) if settings.sandbox_started else None
 
 
-def running_url(data_dir: Path) -> str | None:
-    """The Graph URL of the sandbox a running ``crm serve`` started, if any."""
+def running_url(data_dir: Path, key: str = "url") -> str | None:
+    """The Graph URL (or with ``key="control"`` the control API's) of the sandbox a
+    running ``crm serve`` started, if any."""
     try:
         state = json.loads((data_dir / STATE_FILE).read_text())
     except (OSError, ValueError):
@@ -80,7 +81,7 @@ def running_url(data_dir: Path) -> str | None:
         return None
     except PermissionError:
         pass
-    return state.get("url")
+    return state.get(key)
 
 
 def _connect_host(host: str) -> str:

@@ -4,7 +4,8 @@ Graph routes (any ``/vNN.N`` prefix): ``POST /{phone-number-id}/messages`` (send
 mark read), ``POST /{phone-number-id}/media`` (multipart upload), ``GET /{media-id}``
 and the download URL it gives, ``DELETE /{media-id}``, ``GET
 /{waba-id}/message_templates``. Control routes: ``POST /_sandbox/behaviour``,
-``POST /_sandbox/reset``, ``POST /_sandbox/inbound``, ``GET /_sandbox/messages``,
+``POST /_sandbox/reset``, ``POST /_sandbox/inbound``, ``POST /_sandbox/customer``
+(``from`` and ``name``: the name its automatic answers carry), ``GET /_sandbox/messages``,
 ``/requests``, ``/reads``, ``/state``, ``/webhooks``.
 
 ``POST /_sandbox/behaviour`` takes, each optional: ``fail`` (answer with Meta's error
@@ -295,6 +296,13 @@ class Handler(BaseHTTPRequestHandler):
                                           at=body.get("timestamp"), image=image,
                                           caption=body.get("caption"))
             self._reply(200, {"wamid": wamid})
+        elif method == "POST" and name == "customer":
+            body = self._json()
+            if not body.get("from") or not body.get("name"):
+                self._reply(400, {"error": "from and name are required"})
+                return
+            sandbox.remember(str(body["from"]), str(body["name"]))
+            self._reply(200, {"ok": True})
         elif method == "GET" and name in ("messages", "requests", "reads"):
             with sandbox.lock:
                 items = list(getattr(sandbox, name))

@@ -104,6 +104,9 @@ class Sandbox:
             self.reads: list[str] = []
             self.media: dict[str, dict[str, Any]] = {}
             self.replied: set[str] = set()
+            #: The profile name each customer was given (``crm simulate --name``, the
+            #: inbound control): the sandbox customer keeps it in its own answers.
+            self.names: dict[str, str] = {}
             #: Requests being held by a ``slow`` fault right now (their message ids).
             self.holding: list[Any] = []
         self.poster.clear()
@@ -173,6 +176,7 @@ class Sandbox:
             first = recipient not in self.replied
             self.replied.add(recipient)
             delay, statuses, reply = self.status_delay, list(self.statuses), self.auto_reply
+            name = self.names.get(recipient)
         if fault is not None:
             _, body = fault.error_body()
             error = body["error"]
@@ -193,19 +197,25 @@ class Sandbox:
             said = ((payload.get("text") or {}).get("body") or kind)[:200]
             # Meta's timestamps are whole seconds: a reply in the same second would
             # sort before the message it answers.
-            self.customer_says(recipient, None, f"(sandbox customer) Got it: {said}",
+            self.customer_says(recipient, name, f"(sandbox customer) Got it: {said}",
                                delay=max(1.5, delay * (len(statuses) + 1)))
         return wamid
 
     def customer_says(self, sender: str, name: str | None, text: str | None, *,
                       delay: float = 0.0, at: float | None = None,
                       image: dict[str, Any] | None = None, caption: str | None = None) -> str:
+        if name:
+            self.remember(sender, name)
         # Meta stamps a message when the customer sends it: ``delay`` from now.
         message = payloads.inbound_message(sender, text=text, image=image, caption=caption,
                                            at=at if at is not None else time.time() + delay)
         self.poster.schedule(delay, "messages", {"contact": payloads.contact(sender, name),
                                                  "message": message})
         return message["id"]
+
+    def remember(self, sender: str, name: str) -> None:
+        with self.lock:
+            self.names[sender] = name
 
     def store_media(self, content: bytes, mime_type: str, filename: str | None) -> str:
         media_id = str(10**15 + secrets.randbelow(9 * 10**15))
@@ -227,4 +237,8 @@ class Sandbox:
                                  "failed": delivery.failed, "retried": delivery.retried,
                                  "pending": self.poster.pending(),
                                  "last_error": delivery.last_error},
-                    "auto_reply": self.auto_reply, "status_delay": self.status_delay}
+                    "auto_reply": self.auto_reply, "status_delay": self.status_delay,
+                    "statuses": list(self.statuses),
+                    "faults": {endpoint: [{"kind": f.kind, "code": f.code, "times": f.times,
+                                           "seconds": f.seconds} for f in queue]
+                               for endpoint, queue in self.faults.items() if queue}}

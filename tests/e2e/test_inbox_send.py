@@ -166,8 +166,9 @@ def test_a_closed_window_offers_templates_and_refuses_free_text(
     page.get_by_role("button", name="Send template").click()
 
     sent = page.locator("#messages li.msg[data-type='template']")
-    expect(sent).to_contain_text("Template order_update")
-    expect(sent).to_contain_text("Ana · #123")
+    # As the customer saw it, with the template's name as a small label.
+    expect(sent.locator(".template-name")).to_have_text("order_update")
+    expect(sent.locator(".template-body")).to_have_text("Hi Ana, your order #123 is on its way.")
     expect(sent.locator(".meta .status")).to_have_attribute("data-status", "read",
                                                             timeout=10000)
     sent_to_meta = [m for m in sandbox.state.messages if m.get("to") == phone]

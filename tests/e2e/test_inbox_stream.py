@@ -43,3 +43,22 @@ def test_a_lost_connection_is_shown_and_the_stream_resumes_without_a_gap(
     customer_writes(live, phone, "Resumer", text(phone, "after the outage"))
     expect(bubble(page, "after the outage")).to_be_visible(timeout=2000)
     assert page.errors == []
+
+
+def test_a_load_error_clears_once_a_later_load_of_the_thread_works(
+        agent_page, live: LiveServer) -> None:
+    phone = "4470000000072"
+    customer_writes(live, phone, "Flaky", text(phone, "first"))
+    page = agent_page()
+    page.goto(f"/#/chat/{phone}")
+    expect(bubble(page, "first")).to_be_visible()
+    status = page.locator("#messages-status")
+    page.route("**/api/messages?*", lambda route: route.abort())
+    customer_writes(live, phone, "Flaky", text(phone, "lost in transit"))
+    expect(status).to_contain_text("Could not load messages")
+    page.unroute("**/api/messages?*")
+    customer_writes(live, phone, "Flaky", text(phone, "back again"))
+    expect(bubble(page, "back again")).to_be_visible()
+    expect(bubble(page, "lost in transit")).to_be_visible()
+    expect(status).not_to_contain_text("Could not")
+    expect(status).to_have_text("Start of the conversation")

@@ -1,5 +1,8 @@
 // fetch() for the crm API: JSON in and out, the session's CSRF token on every change,
-// errors as ApiError carrying the API's {"error": {"code", "message"}}.
+// errors as ApiError carrying the API's {"error": {"code", "message"}}. Every answer's
+// Date header sets the page's clock (clock.js).
+
+import { observe } from "./clock.js";
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -45,6 +48,7 @@ export async function api(path, options = {}) {
     if (error && error.name === "AbortError") throw error;
     throw new ApiError(0, "network", "The server could not be reached. Check the connection and try again.");
   }
+  observe(response);
   const text = await response.text();
   let data = null;
   if (text) {

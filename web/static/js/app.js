@@ -5,6 +5,7 @@
 // A repeated or replayed event therefore costs a request, never a wrong screen.
 
 import { api, ApiError, randomKey } from "./api.js";
+import { onTick } from "./clock.js";
 import { Composer } from "./composer.js";
 import { CustomerPanel } from "./customer.js";
 import { $ } from "./dom.js";
@@ -22,6 +23,8 @@ const EVENT_TYPES = [
 const QUIET = new Set(["reaction", "edit", "revoke"]);
 
 const app = $("#app");
+document.documentElement.classList.toggle("touch",
+  navigator.maxTouchPoints > 0 || window.matchMedia("(hover: none)").matches);
 const baseTitle = document.title;
 let current = null; // the open chat's phone
 let currentChat = null;
@@ -55,7 +58,11 @@ const sidebar = new Sidebar({
   list: $("#chat-list"), scroll: $("#chat-scroll"), more: $("#chat-more"),
   status: $("#chat-status"), search: $("#search"),
   onChat: (chat) => {
-    if (chat.phone === current) showChat(chat);
+    if (chat.phone !== current) return;
+    // The chat now exists (a template started it): the thread loads it for real.
+    const wasNew = !currentChat;
+    showChat(chat);
+    if (wasNew) thread.refresh();
   },
 });
 
@@ -63,21 +70,41 @@ function displayName(chat) {
   return chat.name && chat.name !== chat.phone ? chat.name : showPhone(chat.phone);
 }
 
-function showChat(chat) {
-  currentChat = chat;
-  const name = displayName(chat);
+// A number WhatsApp could reach (a template may start a conversation with it).
+const NEW_NUMBER = /^\d{8,15}$/;
+
+// The header and the composer always show the same chat: everything here is set from
+// one object, or reset together (null: nothing to send to).
+function showHeader(phone, name, subline) {
   $("#thread-name").textContent = name;
-  $("#thread-phone").textContent = showPhone(chat.phone);
-  $("#thread-window").textContent = windowText(chat);
+  $("#thread-phone").textContent = showPhone(phone);
+  $("#thread-window").textContent = subline;
   $("#thread-avatar").textContent = initials(name);
   thread.setName(name);
+}
+
+function showChat(chat) {
+  currentChat = chat;
+  showHeader(chat.phone, displayName(chat), windowText(chat));
   composer.setChat(chat);
 }
+
+function showNoChat(phone, why) {
+  currentChat = null;
+  showHeader(phone, showPhone(phone), why);
+  composer.setChat(null);
+}
+
+// One clock for every window display: header, composer and list change together.
+onTick(() => {
+  if (currentChat) $("#thread-window").textContent = windowText(currentChat);
+  composer.updateWindow();
+  sidebar.retime();
+});
 
 async function openChat(phone) {
   if (current === phone) return;
   current = phone;
-  currentChat = null;
   customer.clear();
   app.dataset.view = "thread";
   sidebar.select(phone);
@@ -85,13 +112,20 @@ async function openChat(phone) {
   $("#thread-view").hidden = false;
   let chat = sidebar.chat(phone);
   if (!chat) {
+    showNoChat(phone, "Loading…");
+    thread.close();
     try {
       chat = (await api(`/api/chats/${encodeURIComponent(phone)}`)).chat;
     } catch (error) {
       if (current !== phone) return;
-      $("#thread-name").textContent = showPhone(phone);
-      $("#thread-window").textContent = error.status === 404 ? "No conversation with this number" : error.message;
-      thread.close();
+      if (error.status === 404 && NEW_NUMBER.test(phone)) {
+        showNoChat(phone, "No conversation with this number yet");
+        composer.setChat({ phone, name: null, window_expires_at: null, unread: 0, fresh: true });
+        thread.openEmpty(phone, showPhone(phone), "No conversation yet: start one with a template below.");
+        customer.show(phone);
+      } else {
+        showNoChat(phone, error.status === 404 ? "No conversation with this chat key" : error.message);
+      }
       return;
     }
     if (current !== phone) return;
@@ -109,6 +143,7 @@ async function openChat(phone) {
 function closeChat() {
   current = null;
   currentChat = null;
+  composer.setChat(null);
   app.dataset.view = "list";
   sidebar.select(null);
   customer.clear();

@@ -90,9 +90,9 @@ export function renderMessage(message, ctx) {
     content(shown, ctx),
     edited(message),
     h("p", { class: "meta mt-0.5 flex items-center justify-end gap-1 text-[11px] text-slate-500" },
-      out && message.agent ? h("span", { class: "agent truncate", text: message.agent }) : null,
+      out && message.agent ? h("span", { class: "agent min-w-[3ch] truncate", text: message.agent }) : null,
       out && message.agent ? h("span", { "aria-hidden": "true", text: "·" }) : null,
-      h("time", { datetime: message.timestamp, title: fullTime(message.timestamp), text: timeOfDay(message.timestamp) }),
+      h("time", { class: "shrink-0 whitespace-nowrap", datetime: message.timestamp, title: fullTime(message.timestamp), text: timeOfDay(message.timestamp) }),
       out ? tick(message.status) : null),
     failure(message, ctx));
   const reply = h("button", {
@@ -100,7 +100,9 @@ export function renderMessage(message, ctx) {
     class: "reply self-center rounded-full p-1.5 text-slate-500 opacity-0 hover:bg-black/5 focus:opacity-100 focus:ring-2 focus:ring-emerald-600 focus:outline-none group-hover:opacity-100",
     onclick: () => ctx.onReply(message),
   }, icon("reply", "size-4"));
-  const row = h("div", { class: `group flex items-start gap-1 ${out ? "flex-row-reverse" : ""} ${system ? "justify-center" : ""}` },
+  // Full width, so the bubble's 85% is of the thread (not of itself: short bubbles
+  // would squeeze their footer).
+  const row = h("div", { class: `group flex w-full items-start gap-1 ${out ? "flex-row-reverse" : ""} ${system ? "justify-center" : ""}` },
     bubble, system ? null : reply);
   return h("li", {
     id: `m-${message.id}`,

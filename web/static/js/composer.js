@@ -7,7 +7,7 @@
 
 import { api, randomKey } from "./api.js";
 import { $ } from "./dom.js";
-import { fileSize, isWindowOpen, parseTime, summary, windowText } from "./format.js";
+import { fileSize, isWindowOpen, showPhone, summary, windowText } from "./format.js";
 import { TemplatePicker } from "./templates.js";
 
 // WhatsApp's size limits by kind (the server checks too).
@@ -26,14 +26,15 @@ export class Composer {
     this.root = root;
     this.thread = thread;
     this.onWindowClosed = onWindowClosed;
-    this.chat = null;
+    this.chat = null; // the chat the header shows: the only one this composer sends to
     this.replyTarget = null;
     this.file = null;
     this.fileUrl = null;
-    this.key = null;
-    this.sending = false;
+    this.keys = new Map(); // phone -> Idempotency-Key of the send being tried
+    this.inflight = new Set(); // phones with a send on its way
     this.drafts = new Map();
-    this.windowTimer = null;
+    this.errors = new Map(); // phone -> an error that came back after the agent left
+    this.refused = new Map(); // phone -> the window_expires_at the server said was closed
     this.el = {
       form: $("#composer-form", root), text: $("#text", root), send: $("#send", root),
       attach: $("#attach", root), file: $("#file", root), error: $("#composer-error", root),
@@ -60,7 +61,7 @@ export class Composer {
       }
     });
     el.text.addEventListener("input", () => {
-      this.key = null;
+      if (this.chat) this.keys.delete(this.chat.phone);
       this.autosize();
     });
     el.attach.addEventListener("click", () => el.file.click());
@@ -79,45 +80,59 @@ export class Composer {
     });
   }
 
-  // A chat was opened (or its row changed): keep the draft, follow its window.
+  // A chat was opened (or its row changed), or none (null: the route names no chat):
+  // keep the draft, follow its window. A chat {phone, fresh: true} is a number with no
+  // conversation yet, which only a template can start.
   setChat(chat) {
-    const switching = !this.chat || this.chat.phone !== chat.phone;
+    const phone = chat ? chat.phone : null;
+    const switching = (this.chat ? this.chat.phone : null) !== phone;
     if (switching) {
       if (this.chat) this.drafts.set(this.chat.phone, this.el.text.value);
-      this.el.text.value = this.drafts.get(chat.phone) || "";
+      this.el.text.value = (phone && this.drafts.get(phone)) || "";
       this.cancelReply();
       this.clearFile();
-      this.showError("");
-      this.key = null;
+      this.showError((phone && this.errors.get(phone)) || "");
+      if (phone) this.errors.delete(phone);
     }
     this.chat = chat;
+    this.root.dataset.phone = phone || "";
+    this.root.hidden = !chat;
     this.updateWindow();
     if (switching) this.autosize();
   }
 
+  // Open by the server's clock, unless the server refused free text for this window.
+  isOpen(chat = this.chat) {
+    if (!chat || chat.fresh) return false;
+    const refused = this.refused.get(chat.phone);
+    if (refused !== undefined && refused === (chat.window_expires_at || null)) return false;
+    return isWindowOpen(chat);
+  }
+
+  // Called on every clock tick (app.js) and whenever the chat changes.
   updateWindow() {
     const chat = this.chat;
-    if (!chat) return;
-    const open = isWindowOpen(chat);
-    this.root.dataset.window = open ? "open" : "closed";
+    const open = this.isOpen();
+    const state = !chat ? "none" : open ? "open" : "closed";
+    this.el.send.disabled = !chat || this.inflight.has(chat.phone);
+    if (this.root.dataset.window === state && this.shownFor === chat) return;
+    this.root.dataset.window = state;
+    this.shownFor = chat;
     this.el.form.hidden = !open;
     this.el.text.disabled = !open;
-    this.el.closed.hidden = open;
-    if (!open) {
+    this.el.closed.hidden = !chat || open;
+    if (chat && !open) {
       this.cancelReply();
       this.clearFile();
-      this.el.closedNote.textContent = `${windowText(chat)}. WhatsApp only lets you send an approved template until the customer writes again.`;
+      this.el.closedNote.textContent = chat.fresh
+        ? `New conversation with ${showPhone(chat.phone)}: WhatsApp only lets a business start one with an approved template.`
+        : `${windowText(chat)}. WhatsApp only lets you send an approved template until the customer writes again.`;
       this.templates.load();
-    }
-    clearTimeout(this.windowTimer);
-    const closes = parseTime(chat.window_expires_at);
-    if (open && closes) {
-      const wait = Math.min(closes.getTime() - Date.now() + 500, 2 ** 31 - 1);
-      this.windowTimer = setTimeout(() => this.updateWindow(), Math.max(wait, 0));
     }
   }
 
   focus() {
+    if (!this.chat) return;
     if (!this.el.form.hidden) this.el.text.focus();
     else this.templates.focus();
   }
@@ -129,7 +144,7 @@ export class Composer {
   }
 
   replyTo(message) {
-    if (!this.chat || !isWindowOpen(this.chat)) return;
+    if (!this.chat || !this.isOpen() || message.phone !== this.chat.phone) return;
     this.replyTarget = message;
     this.el.replyWho.textContent = message.direction === "out" ? "your team" : this.thread.chatName;
     this.el.replyText.textContent = summary(message);
@@ -151,7 +166,7 @@ export class Composer {
       return;
     }
     this.file = file;
-    this.key = null;
+    if (this.chat) this.keys.delete(this.chat.phone);
     this.showError("");
     const el = this.el;
     el.name.textContent = file.name;
@@ -185,8 +200,9 @@ export class Composer {
   }
 
   async send() {
-    if (this.sending || !this.chat) return;
-    if (!isWindowOpen(this.chat)) {
+    const chat = this.chat; // fixed now: switching chats while this is sent changes nothing
+    if (!chat || this.inflight.has(chat.phone)) return;
+    if (!this.isOpen(chat)) {
       this.showError("The 24-hour window is closed: send a template instead.");
       this.updateWindow();
       return;
@@ -200,19 +216,20 @@ export class Composer {
     const options = { method: "POST" };
     if (this.file) {
       const form = new FormData();
-      form.append("phone", this.chat.phone);
+      form.append("phone", chat.phone);
       form.append("file", this.file, this.file.name);
       if (text) form.append("caption", text);
       if (this.replyTarget) form.append("reply_to", this.replyTarget.id);
       options.form = form;
     } else {
-      options.json = { phone: this.chat.phone, text };
+      options.json = { phone: chat.phone, text };
       if (this.replyTarget) options.json.reply_to = this.replyTarget.id;
     }
-    const ok = await this.post(options);
-    if (ok) {
+    const ok = await this.post(chat, options);
+    if (!ok) return;
+    this.drafts.delete(chat.phone);
+    if (this.chat && this.chat.phone === chat.phone) {
       this.el.text.value = "";
-      this.drafts.delete(this.chat.phone);
       this.cancelReply();
       this.clearFile();
       this.autosize();
@@ -221,32 +238,44 @@ export class Composer {
   }
 
   async sendTemplate(template) {
-    if (this.sending || !this.chat) return false;
-    return this.post({ method: "POST", json: { phone: this.chat.phone, template } });
+    const chat = this.chat;
+    if (!chat || this.inflight.has(chat.phone)) return false;
+    return this.post(chat, { method: "POST", json: { phone: chat.phone, template } });
   }
 
-  async post(options) {
-    this.sending = true;
-    this.el.send.disabled = true;
-    this.key = this.key || randomKey();
+  // An error for `chat`: shown now if it is still open, else when the agent returns.
+  errorFor(chat, message) {
+    if (this.chat && this.chat.phone === chat.phone) this.showError(message);
+    else this.errors.set(chat.phone, message);
+  }
+
+  async post(chat, options) {
+    const phone = chat.phone;
+    this.inflight.add(phone);
+    this.updateWindow();
+    const key = this.keys.get(phone) || randomKey();
+    this.keys.set(phone, key);
     this.showError("");
     try {
-      const answer = await api("/api/send", { ...options, headers: { "Idempotency-Key": this.key } });
-      this.key = null;
+      const answer = await api("/api/send", { ...options, headers: { "Idempotency-Key": key } });
+      this.keys.delete(phone);
       if (answer && answer.message) this.thread.upsert(answer.message, { scroll: true });
       return true;
     } catch (error) {
       if (error.code === "window_closed") {
-        this.showError("The 24-hour window has closed: WhatsApp only accepts a template now.");
-        this.onWindowClosed(this.chat);
+        // The server's word is final: templates only, until the customer writes again.
+        this.refused.set(phone, chat.window_expires_at || null);
+        this.errorFor(chat, "The 24-hour window has closed: WhatsApp only accepts a template now.");
+        this.updateWindow();
+        this.onWindowClosed(chat);
       } else {
-        this.showError(`Not sent: ${error.message}`);
+        this.errorFor(chat, `Not sent: ${error.message}`);
       }
-      if (error.status >= 400 && error.status < 500) this.key = null; // refused: a new try is a new request
+      if (error.status >= 400 && error.status < 500) this.keys.delete(phone); // refused: a new try is a new request
       return false;
     } finally {
-      this.sending = false;
-      this.el.send.disabled = false;
+      this.inflight.delete(phone);
+      this.updateWindow();
     }
   }
 }

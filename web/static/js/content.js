@@ -5,6 +5,7 @@
 import { h, safeUrl, srOnly } from "./dom.js";
 import { fileSize, KINDS, kindOf } from "./format.js";
 import { icon } from "./icons.js";
+import { findTemplate, rendered } from "./template_text.js";
 
 // Where the browser fetches a message's file: our own /media/<sha256> copy, set once
 // the file is kept (media.stored). Meta's links need our token and expire: never used.
@@ -126,18 +127,31 @@ function labelled(label, iconName, value) {
           text(value || "")];
 }
 
-function template(message) {
+// As the customer saw it: header, body, footer and buttons with the parameters put in,
+// under a small label naming the template.
+function template(message, ctx) {
   const tpl = message.template || {};
-  const params = [];
-  for (const component of tpl.components || []) {
-    for (const p of (component && component.parameters) || []) {
-      if (p && typeof p.text === "string") params.push(p.text);
+  const label = h("p", { class: "template-label mb-0.5 flex items-center gap-1 text-[11px] text-slate-500" },
+    icon("template", "size-3.5"), srOnly("Template "), h("span", { class: "template-name", text: tpl.name || "template" }),
+    tpl.language ? h("span", { class: "text-slate-400", text: tpl.language }) : null);
+  const definition = tpl.name ? findTemplate(tpl.name, tpl.language, ctx && ctx.onTemplates) : null;
+  if (!definition) {
+    const params = [];
+    for (const component of tpl.components || []) {
+      for (const p of (component && component.parameters) || []) {
+        if (p && typeof p.text === "string") params.push(p.text);
+      }
     }
+    return [label, message.text ? text(message.text) : null,
+            params.length ? h("p", { class: "text-sm text-slate-600", text: params.join(" · ") }) : null];
   }
-  return [h("p", { class: "mb-0.5 flex items-center gap-1 text-xs text-slate-500" }, icon("template", "size-3.5"),
-            `Template ${tpl.name || ""}${tpl.language ? ` (${tpl.language})` : ""}`),
-          message.text ? text(message.text) : null,
-          params.length ? h("p", { class: "text-sm text-slate-600", text: params.join(" · ") }) : null];
+  const shown = rendered(definition, tpl);
+  return [label,
+    shown.header ? h("p", { class: "template-header font-semibold", text: shown.header }) : null,
+    shown.body ? text(shown.body, "template-body") : null,
+    shown.footer ? h("p", { class: "template-footer mt-0.5 text-xs text-slate-500", text: shown.footer }) : null,
+    shown.buttons.length ? h("ul", { class: "template-buttons mt-1 flex flex-col gap-0.5", "aria-label": "Buttons" },
+      shown.buttons.map((words) => h("li", { class: "rounded-md bg-white/70 py-1 text-center text-sm font-medium text-sky-700", text: words }))) : null];
 }
 
 function placeholder(message) {
@@ -164,7 +178,7 @@ export function content(message, ctx) {
     case "interactive": return labelled(interactiveLabel(message), "interactive", message.text || "Form answer");
     case "button": return labelled("Tapped a button", "button", message.text);
     case "order": return labelled("Order", "order", message.text || orderSummary(message));
-    case "template": return template(message);
+    case "template": return template(message, ctx);
     case "system": return [text(message.text || "System notice", "italic text-slate-600")];
     case "request_welcome": return [h("p", { class: "text-sm italic text-slate-600", text: "The customer opened the chat." })];
     default:

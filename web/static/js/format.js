@@ -1,4 +1,7 @@
-// Times, sizes, names and the one-line summary of a message, as plain strings.
+// Times, sizes, names and the one-line summary of a message, as plain strings. "Now" is
+// the server's (clock.js), so every time shown agrees with WhatsApp's 24-hour window.
+
+import { now as serverNow, today } from "./clock.js";
 
 const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const weekday = new Intl.DateTimeFormat(undefined, { weekday: "short" });
@@ -12,15 +15,23 @@ export function parseTime(iso) {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-// "14:05" today, "Mon" this week, "3 Nov" this year, else "3 Nov 2024".
-export function listTime(iso, now = new Date()) {
+// The one name of a day, for the list and the thread alike: "Today", "Yesterday", "Mon"
+// within the week, "3 Nov" this year, else "3 Nov 2024".
+export function dayName(iso, now = today()) {
   const date = parseTime(iso);
   if (!date) return "";
-  const startOfToday = new Date(now.getFullYear(), now.getMonth(), now.getDate());
-  if (date >= startOfToday) return clock.format(date);
-  if (now - date < 6 * 86400e3) return weekday.format(date);
-  if (date.getFullYear() === now.getFullYear()) return shortDate.format(date);
-  return fullDate.format(date);
+  const day = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const diff = Math.round((day(now) - day(date)) / 86400e3);
+  if (diff === 0) return "Today";
+  if (diff === 1) return "Yesterday";
+  if (diff > 1 && diff < 7) return weekday.format(date);
+  return date.getFullYear() === now.getFullYear() ? shortDate.format(date) : fullDate.format(date);
+}
+
+// The list's time of a chat: the time of day today, else the day's name.
+export function listTime(iso, now = today()) {
+  const name = dayName(iso, now);
+  return name === "Today" ? clock.format(parseTime(iso)) : name;
 }
 
 export const timeOfDay = (iso) => {
@@ -33,15 +44,7 @@ export const fullTime = (iso) => {
   return date ? full.format(date) : "";
 };
 
-export function dayLabel(iso, now = new Date()) {
-  const date = parseTime(iso);
-  if (!date) return "";
-  const day = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
-  const diff = Math.round((day(now) - day(date)) / 86400e3);
-  if (diff === 0) return "Today";
-  if (diff === 1) return "Yesterday";
-  return date.getFullYear() === now.getFullYear() ? shortDate.format(date) : fullDate.format(date);
-}
+export const dayLabel = (iso, now = today()) => dayName(iso, now);
 
 export function fileSize(bytes) {
   if (typeof bytes !== "number" || !Number.isFinite(bytes) || bytes < 0) return "";
@@ -93,19 +96,27 @@ export function kindOf(message) {
   return message.type;
 }
 
-export function isWindowOpen(chat, now = Date.now()) {
+export function isWindowOpen(chat, now = serverNow()) {
   const closes = parseTime(chat && chat.window_expires_at);
   return Boolean(closes && closes.getTime() > now);
 }
 
-export function windowText(chat, now = Date.now()) {
+// The badge of the list: the time left, short ("23 h", "40 min"), or "" when closed.
+export function windowLeft(chat, now = serverNow()) {
+  const closes = parseTime(chat && chat.window_expires_at);
+  if (!closes || closes.getTime() <= now) return "";
+  const minutes = Math.ceil((closes.getTime() - now) / 60e3);
+  return minutes >= 60 ? `${Math.floor(minutes / 60)} h` : `${minutes} min`;
+}
+
+export function windowText(chat, now = serverNow()) {
   const closes = parseTime(chat && chat.window_expires_at);
   if (!closes) return "24-hour window closed (the customer has not written)";
   if (closes.getTime() <= now) return `24-hour window closed since ${fullTime(chat.window_expires_at)}`;
   const hours = Math.floor((closes.getTime() - now) / 3600e3);
   const left = hours >= 1 ? `${hours} h left` : "less than an hour left";
-  const today = new Date(now).toDateString() === closes.toDateString();
-  const when = today ? timeOfDay(chat.window_expires_at) : `${weekday.format(closes)} ${timeOfDay(chat.window_expires_at)}`;
+  const sameDay = new Date(now).toDateString() === closes.toDateString();
+  const when = sameDay ? timeOfDay(chat.window_expires_at) : `${weekday.format(closes)} ${timeOfDay(chat.window_expires_at)}`;
   return `24-hour window open until ${when} (${left})`;
 }
 

@@ -8,7 +8,7 @@
 
 import { api, Coalescer } from "./api.js";
 import { h, srOnly } from "./dom.js";
-import { isWindowOpen, KINDS, kindOf, listTime, showPhone, summary, windowText, initials } from "./format.js";
+import { isWindowOpen, KINDS, kindOf, listTime, showPhone, summary, windowLeft, windowText, initials } from "./format.js";
 import { icon, hasIcon } from "./icons.js";
 import { tick } from "./ticks.js";
 
@@ -39,7 +39,14 @@ export class Sidebar {
       debounce = setTimeout(() => this.setQuery(search.value), 200);
     });
     list.addEventListener("keydown", (event) => this.keyboard(event));
-    setInterval(() => this.retime(), 60000);
+    search.addEventListener("keydown", (event) => {
+      if (event.key !== "ArrowDown") return;
+      const first = this.list.querySelector("a.chat-row");
+      if (first) {
+        event.preventDefault();
+        first.focus();
+      }
+    });
   }
 
   chat(phone) {
@@ -171,12 +178,10 @@ export class Sidebar {
     if (row) row.el.querySelector("a").setAttribute("aria-current", "true");
   }
 
-  // Windows close as time passes: redraw the rows whose window state changed.
+  // On each clock tick (app.js): redraw the rows whose window or day name changed.
   retime() {
     for (const row of this.rows.values()) {
-      const shown = row.el.querySelector("[data-window]");
-      const open = isWindowOpen(row.chat) ? "open" : "closed";
-      if (shown && shown.dataset.window === open) continue;
+      if (row.el.dataset.stamp === this.stamp(row.chat)) continue;
       const el = this.renderRow(row.chat);
       row.el.replaceWith(el);
       row.el = el;
@@ -195,6 +200,10 @@ export class Sidebar {
       event.preventDefault();
       target.focus();
     }
+  }
+
+  stamp(chat) {
+    return `${windowLeft(chat)}|${chat.last_message ? listTime(chat.last_message.timestamp) : ""}`;
   }
 
   renderRow(chat) {
@@ -223,15 +232,18 @@ export class Sidebar {
                         datetime: last ? last.timestamp : null, text: last ? listTime(last.timestamp) : "" })),
           h("span", { class: "mt-0.5 flex items-center gap-2 text-sm text-slate-600" },
             h("span", { class: "chat-preview min-w-0 flex-1" }, preview),
+            // The 24-hour window (not a conversation status): a clock and the time left.
             h("span", {
-              class: `window shrink-0 rounded px-1.5 text-[10px] font-medium uppercase tracking-wide ${open ? "bg-emerald-100 text-emerald-800" : "bg-slate-100 text-slate-500"}`,
+              class: `window inline-flex shrink-0 items-center gap-0.5 whitespace-nowrap text-[11px] ${open ? "text-emerald-700" : "text-slate-400"}`,
               title: windowText(chat), dataset: { window: open ? "open" : "closed" },
-            }, h("span", { "aria-hidden": "true", text: open ? "open" : "closed" }), srOnly(windowText(chat))),
+            }, icon("clock", "size-3.5"), h("span", { "aria-hidden": "true", class: "window-left", text: windowLeft(chat) }),
+            srOnly(windowText(chat))),
             unread ? h("span", {
               class: "unread min-w-5 shrink-0 rounded-full bg-emerald-600 px-1.5 text-center text-xs font-semibold text-white",
               "aria-label": `${chat.unread} unread`, text: String(chat.unread),
             }) : null))));
     li.dataset.pos = String((this.rows.get(chat.phone) || {}).pos || 0);
+    li.dataset.stamp = this.stamp(chat);
     return li;
   }
 }

@@ -4,12 +4,7 @@
 
 import { api } from "./api.js";
 import { $, h } from "./dom.js";
-
-const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
-
-function componentOf(template, type) {
-  return (template.components || []).find((c) => c && String(c.type).toUpperCase() === type) || null;
-}
+import { componentOf, PLACEHOLDER } from "./template_text.js";
 
 function placeholders(text) {
   const seen = [];

@@ -28,6 +28,7 @@ export class Thread {
       onJump: (id) => this.jump(id),
       onMediaLoaded: () => { if (this.stick) this.toBottom(); },
       chatName: "",
+      onTemplates: () => this.rerenderTemplates(),
     };
     this.refresher = new Coalescer(() => this.fetchNewest());
     scroll.addEventListener("scroll", () => { this.stick = this.nearBottom(); }, { passive: true });
@@ -53,8 +54,17 @@ export class Thread {
     this.older = null;
     this.ready = false;
     this.stick = true;
-    this.status.textContent = "Loading messages…";
+    this.showStatus("Loading messages…");
     await this.refresher.run(phone);
+  }
+
+  // A number with no conversation yet: nothing to load until a template starts one.
+  openEmpty(phone, name, note) {
+    this.close();
+    this.phone = phone;
+    this.setName(name);
+    this.ready = false;
+    this.showStatus(note);
   }
 
   close() {
@@ -62,6 +72,18 @@ export class Thread {
     this.phone = null;
     this.messages.clear();
     this.list.replaceChildren();
+    this.showStatus("");
+  }
+
+  // The line above the thread. An error stays until a later load of this thread works.
+  showStatus(text, { error = false } = {}) {
+    this.status.textContent = text;
+    this.status.dataset.error = error ? "true" : "";
+  }
+
+  // The line a loaded thread shows when nothing is going on.
+  settled() {
+    this.showStatus(this.older ? "" : this.messages.size ? "Start of the conversation" : "No messages yet.");
   }
 
   setName(name) {
@@ -82,7 +104,7 @@ export class Thread {
     try {
       page = await api(`/api/messages?${new URLSearchParams({ phone, limit: String(PAGE) })}`);
     } catch (error) {
-      if (generation === this.generation) this.status.textContent = `Could not load messages: ${error.message}`;
+      if (generation === this.generation) this.showStatus(`Could not load messages: ${error.message}`, { error: true });
       throw error;
     }
     if (generation !== this.generation) return;
@@ -91,11 +113,12 @@ export class Thread {
     this.merge(page.messages);
     if (first) {
       this.older = page.next;
-      this.status.textContent = page.messages.length ? (page.next ? "" : "Start of the conversation") : "No messages yet.";
-      this.toBottom();
       this.ready = true;
-    } else if (stick) {
+      this.settled();
       this.toBottom();
+    } else {
+      if (this.status.dataset.error === "true") this.settled();
+      if (stick) this.toBottom();
     }
   }
 
@@ -103,7 +126,7 @@ export class Thread {
     if (!this.ready || !this.older || this.loadingOlder || !this.phone) return;
     this.loadingOlder = true;
     const generation = this.generation;
-    this.status.textContent = "Loading earlier messages…";
+    this.showStatus("Loading earlier messages…");
     try {
       const params = new URLSearchParams({ phone: this.phone, limit: String(PAGE), before: this.older });
       const page = await api(`/api/messages?${params}`);
@@ -118,9 +141,9 @@ export class Thread {
       this.relabel();
       this.scroll.scrollTop = this.scroll.scrollHeight - fromBottom;
       this.older = page.next;
-      this.status.textContent = page.next ? "" : "Start of the conversation";
+      this.showStatus(page.next ? "" : "Start of the conversation");
     } catch (error) {
-      if (generation === this.generation) this.status.textContent = `Could not load earlier messages: ${error.message}`;
+      if (generation === this.generation) this.showStatus(`Could not load earlier messages: ${error.message}`, { error: true });
     } finally {
       if (generation === this.generation) this.loadingOlder = false;
     }
@@ -184,6 +207,17 @@ export class Thread {
     }
     if (anchor && anchor !== el) anchor.after(el);
     else if (!anchor) this.list.prepend(el);
+  }
+
+  // The templates arrived: show sent templates as the customer saw them.
+  rerenderTemplates() {
+    for (const entry of this.messages.values()) {
+      if (entry.message.type !== "template" && !entry.message.template) continue;
+      const el = renderMessage(entry.message, this.ctx);
+      entry.el.replaceWith(el);
+      entry.el = el;
+    }
+    this.relabel();
   }
 
   rerenderQuotesOf(id) {
