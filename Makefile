@@ -25,7 +25,8 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/crm serve
 
-test: install browser
+# Lint first: a type error or a ruff finding fails `make test` before the suite runs.
+test: install lint browser
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest -q
 
 # Chromium for the browser tests: apt-get as root when missing, else say what to do.
@@ -60,9 +61,10 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check crm tests bench
+	$(BIN)/mypy crm
 
 format: install
 	$(BIN)/ruff check --fix crm tests bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 from urllib.parse import quote
 
 from quart import Quart, Response, current_app, g, redirect, request
@@ -93,10 +93,10 @@ async def authenticate() -> Agent | None:
     if session_id is None:
         return None
     db, now = services().db, time.time()
-    found = await db.read(sessions.check, session_id, now, session_policy())
-    if found.forget or found.touch:
-        await db.write(sessions.record, found, now)
-    return found.agent
+    checked = await db.read(sessions.check, session_id, now, session_policy())
+    if checked.forget or checked.touch:
+        await db.write(sessions.record, checked, now)
+    return checked.agent
 
 
 async def check_csrf(agent: Agent) -> None:
@@ -114,7 +114,8 @@ def refuse() -> Response:
         raise Unauthorized("sign in or send an API token")
     target = request.full_path if request.query_string else request.path
     status = 302 if request.method in SAFE_METHODS else 303
-    response = redirect("/login?next=" + quote(target, safe="/"), status)
+    # In a request, quart.redirect builds the app's Response (its hint says werkzeug's).
+    response = cast(Response, redirect("/login?next=" + quote(target, safe="/"), status))
     if request.cookies.get(cookies.SESSION_COOKIE):
         cookies.clear_session(response)
     return response

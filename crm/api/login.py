@@ -15,6 +15,7 @@ import logging
 import math
 import secrets
 import time
+from typing import cast
 
 from quart import Blueprint, Response, jsonify, redirect, render_template, request
 
@@ -59,7 +60,8 @@ async def login_page() -> Response:
     next_url = safe_next(request.args.get("next"))
     try:
         if await authenticate() is not None:
-            return redirect(next_url)
+            # In a request, quart.redirect builds the app's Response (its hint: werkzeug's).
+            return cast(Response, redirect(next_url))
     except Unauthorized:
         pass
     return await _page(next_url=next_url)
@@ -112,7 +114,7 @@ async def login() -> Response:
         response = jsonify({"agent": {"name": username, "admin": admin},
                             "csrf_token": csrf_token})
     else:
-        response = redirect(next_url, 303)
+        response = cast(Response, redirect(next_url, 303))
     cookies.set_session(response, session_id)
     return response
 
@@ -124,6 +126,6 @@ async def logout() -> Response:
     if session_id is not None:
         await services().db.write(sessions.close_session, session_id)
     log.info("%r signed out", agent.name)
-    response = redirect("/login", 303)
+    response = cast(Response, redirect("/login", 303))
     cookies.clear_session(response)
     return response

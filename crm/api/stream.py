@@ -6,7 +6,7 @@ Authentication is the global guard's job (``crm.api.guard``), as for every route
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import Any, cast
 
 from quart import Blueprint, Response, make_response, request
 
@@ -63,7 +63,8 @@ async def stream() -> Response:
     if after is None:
         after = await live.end()
     body = live.follow(after)
-    response = await make_response(body, 200, HEADERS)
+    # A generator body makes the app's Response (the hint also allows werkzeug's).
+    response = cast(Response, await make_response(body, 200, HEADERS))
     response.timeout = None  # Quart would otherwise cut the stream after 60 s, silently
     return response
 

@@ -37,7 +37,7 @@ CSV_HEADER = ("time", "chat", "name", "direction", "type", "text", "media", "sta
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 #: JSON string encoding without \\u escapes, the C version ``json.dumps`` itself uses.
-_quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_quote = json.encoder.encode_basestring
 
 _LINE_BREAKS = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "\\u0085"))
 

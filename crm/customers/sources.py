@@ -47,6 +47,7 @@ def read_sheet(settings: Settings) -> Rows:
             spreadsheet = client.open_by_key(settings.google_sheet_id)
             source = f"sheet:{settings.google_sheet_id}"
         else:
+            assert settings.google_sheet_name  # one of the two, checked above
             spreadsheet = client.open(settings.google_sheet_name)
             source = f"sheet:{settings.google_sheet_name}"
         worksheet = spreadsheet.worksheet(settings.google_sheet_worksheet)

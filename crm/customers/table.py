@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal, overload
 
 from crm.customers.phones import BadPhone, normalise_phone
 
@@ -57,6 +58,10 @@ def _headers(header_row: Sequence[str]) -> list[str]:
     return out
 
 
+@overload
+def _column(headers: list[str], wanted: str, required: Literal[True]) -> int: ...
+@overload
+def _column(headers: list[str], wanted: str, required: bool) -> int | None: ...
 def _column(headers: list[str], wanted: str, required: bool) -> int | None:
     for index, header in enumerate(headers):
         if header and _key(header) == _key(wanted):

@@ -56,7 +56,7 @@ class GroupWriter:
         self.path = Path(path)
         self._on_append = on_append
         self._queue: queue.SimpleQueue[_Pending | _Work | object] = queue.SimpleQueue()
-        self._listeners: list[Callable[[int], None]] = []
+        self._listeners: list[Callable[[int], object]] = []
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="crm-writer", daemon=True)
@@ -68,7 +68,7 @@ class GroupWriter:
         if self._error is not None:
             raise self._error
 
-    def add_listener(self, listener: Callable[[int], None]) -> None:
+    def add_listener(self, listener: Callable[[int], object]) -> None:
         """Called on the writer thread with the last position after every commit."""
         self._listeners.append(listener)
 

@@ -66,7 +66,9 @@ class _HTTPClient(gspread.HTTPClient):
 
 
 def sheets_client(credentials: Credentials, api_url: str | None = None) -> gspread.Client:
-    return gspread.Client(auth=credentials, http_client=partial(_HTTPClient, base_url=api_url))
+    # gspread only calls http_client(auth, session), but its hint asks for a class.
+    factory = partial(_HTTPClient, base_url=api_url)
+    return gspread.Client(auth=credentials, http_client=factory)  # type: ignore[arg-type]
 
 
 def drive_service(credentials: Credentials, api_url: str | None = None) -> Any:

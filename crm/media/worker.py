@@ -99,7 +99,11 @@ class MediaWorker:
             free -= 1
             task = asyncio.create_task(self._attempt(job))
             self._running[job.media_id] = task
-            task.add_done_callback(lambda _t, m=job.media_id: self._running.pop(m, None))
+
+            def forget(_task: asyncio.Task[None], media_id: str = job.media_id) -> None:
+                self._running.pop(media_id, None)
+
+            task.add_done_callback(forget)
 
     async def _attempt(self, job: jobs.Job) -> None:
         attempts = await self.db.write(jobs.start_attempt, job.media_id)

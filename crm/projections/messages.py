@@ -13,7 +13,7 @@ import sqlite3
 from typing import Any
 
 from crm.events import RecordedEvent, epoch_seconds
-from crm.projections.base import Projection
+from crm.projections.base import Handler, Projection
 from crm.projections.transaction import Transaction
 
 SCHEMA = """
@@ -254,7 +254,7 @@ def on_media_failed(event: RecordedEvent, tx: Transaction) -> None:
     _update_media(tx, event.data["message_id"], {"error": event.data["reason"]}, drop="url")
 
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     "message.received": on_received,
     "message.status": on_status,
     "message.queued": on_queued,

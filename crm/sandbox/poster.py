@@ -69,7 +69,7 @@ class Poster:
             while True:
                 now = time.monotonic()
                 if self._heap and self._heap[0][0] <= now and self.url:
-                    items = []
+                    items: list[tuple[str, dict[str, Any]]] = []
                     while self._heap and self._heap[0][0] <= now and len(items) < MAX_BATCH:
                         _, _, kind, item = heapq.heappop(self._heap)
                         items.append((kind, item))
@@ -117,6 +117,8 @@ class Poster:
                 if self._conn is None or fresh:
                     if self._conn is not None:
                         self._conn.close()
+                    # Like HTTPConnection(None) did: a URL without a host ends the thread.
+                    assert url.hostname is not None, f"webhook URL without a host: {self.url}"
                     self._conn = http.client.HTTPConnection(url.hostname, url.port or 80,
                                                             timeout=10)
                 self._conn.request("POST", url.path or "/", body, headers)

@@ -41,7 +41,7 @@ class SandboxServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
         super().__init__(address, Handler)
         self.sandbox = sandbox
-        host, port = self.server_address[:2]
+        host, port = self.socket.getsockname()[:2]
         sandbox.base_url = f"http://{host}:{port}"
 
 

@@ -37,7 +37,7 @@ DETAILS = {
     131026: "Message failed to send because the recipient is not on WhatsApp.",
 }
 
-TEMPLATES = [
+TEMPLATES: list[dict[str, Any]] = [
     {"name": "hello_world", "language": "en_US", "status": "APPROVED", "category": "UTILITY",
      "id": "900000000000001", "components": [
          {"type": "HEADER", "format": "TEXT", "text": "Hello World"},
