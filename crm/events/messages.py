@@ -116,6 +116,8 @@ class MessageFateUnknown(Event):
     message_id: str
     phone: str
     reason: str
+    #: Attempts made before giving up on an answer that never came.
+    attempts: int | None = None
 
 
 class ChatRead(Event):
