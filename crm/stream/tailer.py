@@ -2,7 +2,7 @@
 
 The tailer is a thread with its own connection. Two things wake it: this process's
 writer thread after each commit (immediately, without going through the event loop),
-and a timeout every ``poll`` seconds, after which it checks ``PRAGMA data_version``,
+and a timeout every ``poll`` seconds, after which it checks the log's ``changes()``,
 which changes when any other connection (another worker, a CLI command) commits. It
 then reads the new rows once, encodes each once, and hands the frames to the hub on
 the event loop. An idle poll costs one PRAGMA on this thread and never wakes the loop.
@@ -24,7 +24,8 @@ import threading
 import time
 from pathlib import Path
 
-from crm.events.store import last_position, open_connection
+from crm.events import EventStore
+from crm.events.connection import open_reader
 from crm.events.writer import GroupWriter
 from crm.stream.frames import Frame, read_frames
 from crm.stream.hub import Hub
@@ -75,11 +76,11 @@ class Tailer:
     # -- the tailer thread -----------------------------------------------------------
 
     def _open(self) -> int:
-        conn = open_connection(self.path)
-        conn.execute("PRAGMA query_only=1")
+        conn = open_reader(self.path)
         self._conn = conn
-        self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
-        self._position = last_position(conn)
+        log_ = EventStore.over(conn)
+        self._data_version = log_.changes()
+        self._position = log_.last_position()
         return self._position
 
     def _run(self) -> None:
@@ -107,7 +108,7 @@ class Tailer:
     def _catch_up(self, hinted: bool) -> None:
         conn = self._conn
         assert conn is not None
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        version = EventStore.over(conn).changes()
         if not hinted and version == self._data_version:
             return
         while not self._stopped:
