@@ -294,6 +294,7 @@ def _prepare(batch: Sequence[NewEvent], position: int, prev: str, known: dict[st
         position += 1
         occurred_at = format_time(event.occurred_at) if event.occurred_at else recorded_at
         data_text = canonical_json(event.data)
+        _check_storable(event.id, event.type, event.stream, event.actor, key, data_text)
         digest = hash_with_data_text(
             prev_hash=prev, position=position, id=event.id, type=event.type,
             stream=event.stream, occurred_at=occurred_at, recorded_at=recorded_at,
@@ -312,3 +313,12 @@ def _prepare(batch: Sequence[NewEvent], position: int, prev: str, known: dict[st
         new.append(True)
         prev = digest
     return AppendResult(positions, new), recorded, rows
+
+
+def _check_storable(*texts: str | None) -> None:
+    """Raise (``UnicodeEncodeError``) for text the database cannot hold, a lone
+    surrogate say: here, while the batch is prepared, so it fails alone instead of
+    making the whole group's insert raise."""
+    for text in texts:
+        if isinstance(text, str):
+            text.encode("utf-8")
