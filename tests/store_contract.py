@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -62,6 +63,8 @@ class RecorderContract:
 
     #: The driver's exception classes: none of them may ever reach a caller.
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    #: Roughly how long (seconds) a store from ``impatient`` waits for a lock.
+    impatient_wait: ClassVar[float] = 0.1
 
     # -- hooks a backend provides ------------------------------------------------------
 
@@ -351,6 +354,18 @@ class RecorderContract:
             assert [e.data["text"] for e in waiting.read_after(0)] == ["a"]  # reads go on
         assert waiting.record([note("f")]) == [2]
         assert_chain(store.read_after(0))
+
+    def test_a_group_the_store_is_too_busy_for_fails_at_once(self, store: Recorder) -> None:
+        """Busy is not a batch's fault: retrying each batch alone would make every one
+        of them wait out the timeout again (with 30 s and a full group, hours)."""
+        waiting = self.keep(self.impatient(store))
+        with self.hold_write_lock(store):
+            started = time.monotonic()
+            results = waiting.append([[note(str(i))] for i in range(20)])
+            took = time.monotonic() - started
+        assert all(isinstance(r.error, StoreUnavailableError) for r in results)
+        assert took < 8 * self.impatient_wait, f"{took:.2f}s for one busy group"
+        assert store.last_position() == 0
 
     # -- other connections and processes -----------------------------------------------
 

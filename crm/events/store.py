@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from crm.events.connection import ensure_schema, open_connection, translate, translating
-from crm.events.errors import ChainBrokenError, EventStoreError
+from crm.events.errors import (
+    ChainBrokenError,
+    CorruptStoreError,
+    EventStoreError,
+    StoreUnavailableError,
+)
 from crm.events.hashing import GENESIS_HASH, canonical_json, hash_of, hash_with_data_text
 from crm.events.model import NewEvent, RecordedEvent, format_time, utcnow
 from crm.events.reading import (
@@ -90,7 +95,9 @@ class EventStore:
         with one ``executemany``; the projections then run once over the whole group.
         A batch that cannot be prepared fails alone. Should the database refuse the rows
         (say, a reused event id), the group is rolled back and each batch retried in a
-        transaction of its own, so one bad batch never costs the others.
+        transaction of its own, so one bad batch never costs the others; should the
+        store itself be unavailable (busy past the timeout) or damaged, every batch
+        fails with that error at once.
         """
         for batch in batches:
             if isinstance(batch, NewEvent):
@@ -98,6 +105,9 @@ class EventStore:
         if len(batches) > 1:
             try:
                 return self._commit(batches, isolate=True)
+            except (StoreUnavailableError, CorruptStoreError) as exc:
+                # The store refused, not a batch: alone, each would wait and fail again.
+                return [AppendResult.failed(exc) for _ in batches]
             except EventStoreError:
                 return [self._commit_alone(batch) for batch in batches]
         return [self._commit_alone(batches[0])] if batches else []
