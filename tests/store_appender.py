@@ -2,11 +2,12 @@
 
 usage: python -m tests.store_appender BACKEND ADDRESS TAG BATCHES
 
-Opens the log, prints ``ready``, waits for a line on stdin (so that both processes
-start together), then appends BATCHES batches ``[own, shared]``: ``own`` keyed
-``TAG-i`` (no other process uses it), ``shared`` keyed ``shared-i`` (every appender
-uses it, in the same order). For each batch it prints
-``own_position,own_new,shared_position,shared_new`` once its append returned.
+Opens the log and prints ``ready``; then, for each of BATCHES rounds, waits for a line
+on stdin and appends one batch ``[own, shared]``: ``own`` keyed ``TAG-i`` (no other
+process uses it), ``shared`` keyed ``shared-i``, which every appender appends in the
+same round. The test releases all appenders' rounds together, so every shared key
+is a race. For each batch it prints ``own_position,own_new,shared_position,shared_new``
+once its append returned.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ OPENERS: dict[str, Callable[[str], Recorder]] = {"sqlite": EventStore}
 def main(backend: str, address: str, tag: str, batches: int) -> None:
     store = OPENERS[backend](address)
     print("ready", flush=True)
-    sys.stdin.readline()
     for i in range(batches):
+        if not sys.stdin.readline():
+            raise SystemExit(f"stdin closed before round {i}")
         result = store.record([
             NewEvent(type="note.added", stream=f"notes:{tag}", data={"tag": tag, "i": i},
                      idempotency_key=f"{tag}-{i}"),

@@ -384,17 +384,30 @@ class RecorderContract:
         assert store.last_position() == 4
 
     def test_two_processes_append_at_once(self, store: Recorder) -> None:
-        """Each process appends ``[own, shared]`` batches; both race for every shared
-        key, in the same order. Every shared key is recorded once and exactly one
-        process is told it recorded it."""
+        """Each process appends ``[own, shared]`` batches, round by round, both rounds
+        released together: every shared key is a race between the processes. Each is
+        recorded once, and exactly one process is told it recorded it."""
         batches = 60
+        tags = ("p", "q")
         procs = [subprocess.Popen(self.appender_command(store, tag, batches), cwd=ROOT,
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-                 for tag in ("p", "q")]
+                 for tag in tags]
+        lines: dict[str, list[str]] = {tag: [] for tag in tags}
         try:
             for proc in procs:
                 assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-            outputs = [proc.communicate("go\n", timeout=120)[0] for proc in procs]
+            for _ in range(batches):
+                for proc in procs:  # release every process's round before waiting
+                    assert proc.stdin is not None
+                    proc.stdin.write("\n")
+                    proc.stdin.flush()
+                for tag, proc in zip(tags, procs, strict=True):
+                    assert proc.stdout is not None
+                    line = proc.stdout.readline().strip()
+                    assert line, f"appender {tag} stopped"
+                    lines[tag].append(line)
+            for proc in procs:
+                proc.communicate(timeout=60)
         finally:
             for proc in procs:
                 if proc.poll() is None:
@@ -408,10 +421,8 @@ class RecorderContract:
         assert len(set(keys)) == len(keys)
         by_position = {e.position: e for e in events}
         winners: dict[str, int] = {}
-        for tag, output in zip(("p", "q"), outputs, strict=True):
-            lines = output.split()
-            assert len(lines) == batches
-            for i, line in enumerate(lines):
+        for tag in tags:
+            for i, line in enumerate(lines[tag]):
                 own, own_new, shared, shared_new = line.split(",")
                 assert own_new == "1"
                 assert by_position[int(own)].idempotency_key == f"{tag}-{i}"
