@@ -10,14 +10,13 @@ complete: a failed import leaves the folder as it found it.
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from crm.audit.verify import ExportFileError, Problem, read_export
 from crm.events import EventStore, RecordedEvent
-from crm.events.errors import ChainBrokenError
+from crm.events.errors import ChainBrokenError, DuplicateEventError
 from crm.events.store import chain_head
 from crm.progress import Update
 from crm.projections import Projector, default_projector
@@ -99,5 +98,5 @@ def _insert(store: EventStore, batch: list[RecordedEvent], lines: dict[int, int]
     except ChainBrokenError as exc:
         problem = Problem(exc.position, exc.reason, lines.get(exc.position))
         raise ImportRefused(f"the export does not verify at {problem}", problem) from None
-    except sqlite3.IntegrityError as exc:  # a repeated id or idempotency key
+    except DuplicateEventError as exc:  # a repeated id or idempotency key
         raise ImportRefused(f"the export repeats an event: {exc}") from None
