@@ -49,9 +49,10 @@ def chain_head(conn: sqlite3.Connection) -> Head:
     return Head(head[0], head[1]) if head else Head(0, GENESIS_HASH)
 
 
-def last_position(conn: sqlite3.Connection) -> int:
+def last_position(conn: sqlite3.Connection, schema: str = "main") -> int:
+    """The last position; ``schema`` names an attached log (replay's ``log``)."""
     with translating():
-        row = conn.execute("SELECT max(position) FROM events").fetchone()
+        row = conn.execute(f"SELECT max(position) FROM {schema}.events").fetchone()
     return row[0] or 0
 
 

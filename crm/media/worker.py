@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from crm.config import Settings
-from crm.events import Database
+from crm.events import Database, EventStoreError
+from crm.events.connection import translating
 from crm.events.media import MediaFailed, MediaStored, media_key
 from crm.events.messages import chat_stream
 from crm.events.store import open_connection
@@ -162,8 +162,9 @@ def media_fact(conn: Any) -> dict[str, Any]:
     """``/healthz``: received files waiting to be fetched (retries included), and the
     latest reason one had to wait (a Drive folder the account cannot write to, ...)."""
     try:
-        pending, error = jobs.pending(conn), jobs.last_error(conn)
-    except sqlite3.OperationalError:  # the worker never ran here
+        with translating():
+            pending, error = jobs.pending(conn), jobs.last_error(conn)
+    except EventStoreError:  # no such table: the worker never ran here
         return {}
     return {"media_pending": pending, **({"media_last_error": error} if error else {})}
 

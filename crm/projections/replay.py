@@ -60,8 +60,7 @@ def _scratch(db_path: Path, projector: Projector) -> tuple[sqlite3.Connection, P
 def _fold(conn: sqlite3.Connection, projector: Projector, upto: int | None,
           progress: Update | None) -> int:
     """Apply every event (up to ``upto``) to the scratch tables; returns the last position."""
-    total = upto if upto is not None else (
-        conn.execute("SELECT max(position) FROM log.events").fetchone()[0] or 0)
+    total = upto if upto is not None else last_position(conn, schema="log")
     position = 0
     done = 0
     while True:
