@@ -29,15 +29,6 @@ SQL_ON_EVENTS = re.compile(
 )
 SQLITE_ERRORS = re.compile(r"\bsqlite3\.(?:\w*Error|Warning)\b")
 
-#: SQL on ``events`` that is still outside ``crm/events``, and why it has not moved:
-#: the audit export selects raw rows (the stored data text, byte for byte) with a
-#: phone filter over ``data`` and, for CSV, joins them to the ``messages`` and
-#: ``chats`` projections. Each entry must still offend (the test says when one can go).
-KNOWN_OUTSIDE = {
-    "audit/export.py": "the export's JSONL and CSV selects (CSV joins projections)",
-    "audit/filters.py": "the export's phone filter: json_extract on data",
-}
-
 
 def _modules() -> Iterator[tuple[str, ast.Module]]:
     for path in sorted(CRM.rglob("*.py")):
@@ -100,12 +91,7 @@ def test_the_pattern_sees_sql_and_not_python() -> None:
 
 
 def test_no_sql_on_the_events_table_outside_crm_events() -> None:
-    found = _sql_on_events()
-    unexpected = {module: hits for module, hits in found.items()
-                  if module not in KNOWN_OUTSIDE}
-    assert unexpected == {}, "SQL on events outside crm/events; use the Recorder"
-    moved = sorted(set(KNOWN_OUTSIDE) - set(found))
-    assert moved == [], f"no longer SQL on events: take {moved} off KNOWN_OUTSIDE"
+    assert _sql_on_events() == {}, "SQL on events outside crm/events: use the Recorder"
 
 
 def test_no_module_outside_crm_events_names_sqlite_errors() -> None:
