@@ -61,8 +61,9 @@ def main(argv: list[str]) -> int:
     chosen = argv or list(SECTIONS)
     out = ROOT / "BENCHMARKS.md"
     existing: dict[str, str] = {}
-    if out.exists() and argv:
-        existing = _split(out.read_text())
+    if out.exists():
+        kept = _split(out.read_text())
+        existing = kept if argv else {n: t for n, t in kept.items() if n not in SECTIONS}
     for name in chosen:
         print(f"== bench {name}", file=sys.stderr, flush=True)
         existing[name] = run_section(name).strip()
@@ -71,7 +72,9 @@ def main(argv: list[str]) -> int:
         f"Produced by `make bench` (`python -m bench`) on {machine()}.\n"
         "Ratios compare with a raw ceiling measured in the same run.\n"
     )
-    body = "\n\n".join(f"<!-- section:{n} -->\n{existing[n]}" for n in SECTIONS if n in existing)
+    # Hand-written sections (comparisons across commits) are kept after the measured ones.
+    names = [n for n in SECTIONS if n in existing] + [n for n in existing if n not in SECTIONS]
+    body = "\n\n".join(f"<!-- section:{n} -->\n{existing[n]}" for n in names)
     out.write_text(header + "\n" + body + "\n")
     print(f"wrote {out}", file=sys.stderr)
     return 0
