@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from crm.jobs.lease import IDLE_TTL
 from tests.conftest import admin_headers, wait_until
 from tests.sandbox_support import (
     GraphSandbox,
@@ -96,3 +99,33 @@ def test_with_two_workers_one_sender_sends_each_message_once(data_dir: Path,
         assert len(events(server, "message.dispatching")) == len(ids)
     finally:
         assert server.stop() == 0
+
+
+def test_a_killed_idle_sender_is_replaced_within_15_seconds(data_dir: Path,
+                                                            sandbox: GraphSandbox):
+    """An idle holder's lease is long (it renews rarely, to write nothing); its death is
+    still noticed at once by the other worker, so a reply waits seconds, not minutes."""
+    server = start_crm(data_dir, sandbox, "--workers", "2")
+    phone = "85293009999"
+    try:
+        customer_writes(sandbox, server, phone)
+
+        def holder() -> tuple[int, float] | None:
+            conn = sqlite3.connect(f"file:{server.db_path}?mode=ro", uri=True)
+            try:
+                return conn.execute("SELECT pid, expires FROM sender_lease "
+                                    "WHERE name = 'sender'").fetchone()
+            finally:
+                conn.close()
+
+        pid, _ = wait_until(lambda: (h := holder()) and h[1] > time.time() + IDLE_TTL / 2 and h,
+                            timeout=20, message="the sender's lease to rest")
+        os.kill(pid, signal.SIGKILL)
+        started = time.monotonic()
+        with server.client(headers=admin_headers(server)) as http:
+            message_id = send_text(http, phone, "after the kill").json()["message"]["id"]
+            wait_status(http, phone, message_id, "sent", timeout=15)
+        assert time.monotonic() - started < 15
+        assert len(sandbox.sent(message_id)) == 1
+    finally:
+        server.stop()

@@ -45,6 +45,11 @@ TTL = 10.0
 #: A holder renews this often; it stops sending once its lease is this close to expiry.
 RENEW_EVERY = 2.0
 MARGIN = 3.0
+#: An idle holder's lease: renewed only when half of it is gone, so an idle server writes
+#: (and fsyncs) once every few minutes, not every two seconds. Takeover stays quick where
+#: it matters: a holder gives the lease up when it stops, and one whose process is gone
+#: (same host) loses it at once; only a holder hung while idle keeps it this long.
+IDLE_TTL = 600.0
 
 
 def _alive(pid: int) -> bool:
@@ -115,6 +120,7 @@ class Lease:
         self._db = db
         self._schema = False
         self._valid_until = 0.0
+        self._resting = False
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         if not self._schema:
@@ -131,12 +137,19 @@ class Lease:
         won = await self._write(try_acquire, self.name, self.holder, self.host, self.pid,
                               time.time())
         self._valid_until = started + TTL - MARGIN if won else 0.0
+        self._resting = False
         return won
 
-    async def renew(self, position: int | None) -> bool:
+    async def renew(self, position: int | None, *, idle: bool = False) -> bool:
+        """Extend the lease: by ``TTL`` while there is work, by ``IDLE_TTL`` when
+        ``idle`` (and then only once half of it is gone: no write at all meanwhile)."""
         started = time.monotonic()
-        held = await self._write(renew, self.name, self.holder, time.time(), position)
-        self._valid_until = started + TTL - MARGIN if held else 0.0
+        if idle and self._resting and started < self._valid_until - IDLE_TTL / 2:
+            return True
+        ttl = IDLE_TTL if idle else TTL
+        held = await self._write(renew, self.name, self.holder, time.time(), position, ttl)
+        self._valid_until = started + ttl - MARGIN if held else 0.0
+        self._resting = idle and held
         return held
 
     async def checkpoint(self) -> int:
@@ -149,6 +162,7 @@ class Lease:
                 conn.execute("DELETE FROM sender_lease WHERE name = ? AND holder = ?",
                              (self.name, self.holder))
         self._valid_until = 0.0
+        self._resting = False
         await self._write(_release)
 
     def close(self) -> None:

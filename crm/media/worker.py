@@ -66,8 +66,8 @@ class MediaWorker:
             try:
                 now = began
                 if now - renewed >= RENEW_EVERY:  # take, keep or try for the lease
-                    holding = await (self.lease.renew(None) if holding
-                                     else self.lease.acquire())
+                    holding = await (self.lease.renew(None, idle=not self._running)
+                                     if holding else self.lease.acquire())
                     renewed = now
                 if holding and self.lease.valid():
                     found = await self.db.read(jobs.find, time.time())

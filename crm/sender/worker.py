@@ -112,7 +112,7 @@ class Sender:
                             max(0.0, min(POLL_EVERY, renew_at - time.monotonic())))
             self.wake.clear()
             if time.monotonic() >= renew_at:
-                if not await self.lease.renew(self.checkpoint()):
+                if not await self.lease.renew(self.checkpoint(), idle=not self._open):
                     log.warning("the sender lost its lease; another process sends now")
                     return
                 renew_at = time.monotonic() + RENEW_EVERY
