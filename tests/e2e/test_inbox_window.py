@@ -4,6 +4,7 @@ display of the window changes on the same tick, and the server's 409 is final.""
 from __future__ import annotations
 
 import time
+from email.utils import formatdate
 
 from playwright.sync_api import expect
 
@@ -49,7 +50,20 @@ def test_window_displays_follow_the_servers_clock_together(agent_page,
     chat_row(page, REFUSED).get_by_role("link").click()
     expect(bubble(page, "refused")).to_be_visible()
     expect(page.locator("#window-closed")).to_be_visible()
-    page.clock.set_system_time(time.time() - 3 * 3600)
+    # Every answer from now on says the same as the page's clock (three hours back), so
+    # whatever the page fetches meanwhile cannot correct it: only the 409 may.
+    skew = 3 * 3600
+
+    def behind(route) -> None:
+        if "/api/stream" in route.request.url:  # EventSource: no headers the page reads
+            route.continue_()
+            return
+        answer = route.fetch()
+        route.fulfill(response=answer, headers={
+            **answer.headers, "date": formatdate(time.time() - skew, usegmt=True)})
+
+    page.route("**/api/**", behind)
+    page.clock.set_system_time(time.time() - skew)
     page.clock.run_for(2000)
     box = page.get_by_label("Message", exact=True)
     expect(box).to_be_visible()
