@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     #: Streams end after about this many seconds (0: never), so the client reconnects
     #: and is authenticated again.
     stream_max_age: float = Field(600.0, ge=0, validation_alias=_env("CRM_STREAM_MAX_AGE"))
+    #: Open streams per agent (browser sessions) or per API token, in each worker
+    #: process: one more closes the oldest.
+    streams_per_agent: int = Field(20, ge=1, validation_alias=_env("CRM_STREAMS_PER_AGENT"))
     #: Agents: signs session cookies (else generated once into the data folder), the
     #: first admin's password (else random, printed once), and the idle session timeout.
     secret_key: SecretStr | None = Field(None, validation_alias=_env("CRM_SECRET_KEY"))
