@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -42,6 +43,8 @@ PACED_RATE, PACED_SECONDS = 20, float(os.environ.get("CRM_BENCH_SEND_PACED_SECON
 LOAD_SECONDS = float(os.environ.get("CRM_BENCH_SEND_SECONDS", "10"))
 CLIENTS = 32
 PNID, WABA = "100000000000001", "200000000000002"
+CONTROL_TOKEN = secrets.token_urlsafe(16)
+CONTROL = {"Authorization": f"Bearer {CONTROL_TOKEN}"}
 
 
 def _phone(n: int) -> str:
@@ -52,7 +55,8 @@ def _start(data_dir: Path) -> tuple[subprocess.Popen, str, subprocess.Popen, str
     sandbox = subprocess.Popen(
         [sys.executable, "-m", "crm.sandbox", "--port", "0", "--no-auto-reply"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "CRM_SANDBOX_SECRET": SECRET})
+        env={**os.environ, "CRM_SANDBOX_SECRET": SECRET,
+             "CRM_SANDBOX_CONTROL_TOKEN": CONTROL_TOKEN})
     assert sandbox.stdout is not None
     sandbox_url = json.loads(sandbox.stdout.readline())["url"]
     port = free_port()
@@ -77,7 +81,7 @@ def _start(data_dir: Path) -> tuple[subprocess.Popen, str, subprocess.Popen, str
             raise RuntimeError("crm serve did not start")
         time.sleep(0.05)
     httpx.post(f"{sandbox_url}/_sandbox/behaviour",
-               json={"webhook_url": url + "/webhook/whatsapp"}).raise_for_status()
+               json={"webhook_url": url + "/webhook/whatsapp"}, headers=CONTROL).raise_for_status()
     from crm.auth.local import create_token
     from crm.config import Settings
 
@@ -178,7 +182,8 @@ def run() -> str:
         try:
             for n in range(CHATS):
                 httpx.post(f"{sandbox_url}/_sandbox/inbound", json={
-                    "from": _phone(n), "name": f"Customer {n}", "text": "hi"}).raise_for_status()
+                    "from": _phone(n), "name": f"Customer {n}", "text": "hi"},
+                    headers=CONTROL).raise_for_status()
             headers = {"Authorization": f"Bearer {token}"}
             deadline = time.monotonic() + 30
             while len(httpx.get(url + "/api/chats", params={"limit": 200},
@@ -190,7 +195,7 @@ def run() -> str:
             raw_one, one_rate = asyncio.run(_raw(sandbox_url, 300, 1))
             _, many_rate = asyncio.run(_raw(sandbox_url, 3000, 16))
             raw_rate = max(one_rate, many_rate)
-            before = httpx.get(f"{sandbox_url}/_sandbox/state").json()["messages"]
+            before = httpx.get(f"{sandbox_url}/_sandbox/state", headers=CONTROL).json()["messages"]
 
             started, answered = asyncio.run(_paced(url, token))
             sent = _wait_sent(data_dir / "crm.db", list(started))
@@ -201,7 +206,8 @@ def run() -> str:
             done = [sent[m] for m in ids if m in sent]
             rate = len(done) / (max(done) - first) if done else 0.0
             posted = len(ids) / LOAD_SECONDS
-            at_meta = httpx.get(f"{sandbox_url}/_sandbox/state").json()["messages"] - before
+            at_meta = httpx.get(f"{sandbox_url}/_sandbox/state",
+                                headers=CONTROL).json()["messages"] - before
         finally:
             stop(server)
             stop(sandbox)

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     #: Streams end after about this many seconds (0: never), so the client reconnects
     #: and is authenticated again.
     stream_max_age: float = Field(600.0, ge=0, validation_alias=_env("CRM_STREAM_MAX_AGE"))
+    #: Open streams per agent (browser sessions) or per API token, in each worker
+    #: process: one more closes the oldest.
+    streams_per_agent: int = Field(20, ge=1, validation_alias=_env("CRM_STREAMS_PER_AGENT"))
     #: Agents: signs session cookies (else generated once into the data folder), the
     #: first admin's password (else random, printed once), and the idle session timeout.
     secret_key: SecretStr | None = Field(None, validation_alias=_env("CRM_SECRET_KEY"))
@@ -51,8 +54,8 @@ class Settings(BaseSettings):
         None, validation_alias=_env("WHATSAPP_VERIFY_TOKEN"))
     whatsapp_app_secret: SecretStr | None = Field(
         None, validation_alias=_env("WHATSAPP_APP_SECRET"))
-    #: Sending through the Graph API. No token: ``crm serve`` starts the local sandbox
-    #: (unless ``CRM_SANDBOX=off``) and points the Graph URL at it.
+    #: Sending through the Graph API. With no WhatsApp setting at all, ``crm serve``
+    #: starts the local sandbox (unless ``CRM_SANDBOX=off``) and points the Graph URL at it.
     whatsapp_access_token: SecretStr | None = Field(
         None, validation_alias=_env("WHATSAPP_ACCESS_TOKEN"))
     whatsapp_phone_number_id: str | None = Field(
@@ -72,9 +75,10 @@ class Settings(BaseSettings):
     send_attempts: int = Field(8, ge=1, le=100, validation_alias=_env("CRM_SEND_ATTEMPTS"))
     send_concurrency: int = Field(
         16, ge=1, le=256, validation_alias=_env("CRM_SEND_CONCURRENCY"))
-    #: The local sandbox: ``auto`` (when there is no access token) or ``off``, and its
-    #: port (0: any free port).
-    sandbox: Literal["auto", "off"] = Field("auto", validation_alias=_env("CRM_SANDBOX"))
+    #: The local sandbox: ``auto`` (only when no ``WHATSAPP_*`` setting is present at
+    #: all, so a deployer who mistyped one variable does not get it), ``on`` or ``off``,
+    #: and its port (0: any free port).
+    sandbox: Literal["auto", "on", "off"] = Field("auto", validation_alias=_env("CRM_SANDBOX"))
     sandbox_port: int = Field(0, ge=0, le=65535, validation_alias=_env("CRM_SANDBOX_PORT"))
     #: Set by ``crm serve`` once it has started the sandbox; not read from the environment.
     sandbox_started: bool = Field(False, validation_alias="__crm_sandbox_started__")
@@ -110,6 +114,12 @@ class Settings(BaseSettings):
     media_public_links: bool = Field(False, validation_alias=_env("CRM_MEDIA_PUBLIC_LINKS"))
     media_retry_seconds: float = Field(
         15.0, gt=0, validation_alias=_env("CRM_MEDIA_RETRY_SECONDS"))
+
+    def whatsapp_configured(self) -> list[str]:
+        """The ``WHATSAPP_*`` variables given (from the environment or ``.env``), even
+        empty: any of them means a deployment meant for Meta, never the sandbox."""
+        return [_variable(name) for name in sorted(self.model_fields_set)
+                if name.startswith("whatsapp_")]
 
     @property
     def db_path(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -123,10 +124,12 @@ def test_password_hashes_are_hidden_from_every_reader(server: LiveServer) -> Non
     with server.client() as http:
         as_admin = http.get("/api/events", params={"limit": 200}, headers=admin).json()
         as_agent = http.get("/api/events", params={"limit": 200}, headers=ana).json()
-    for answer in (as_admin, as_agent):
-        created = [e for e in answer["events"] if e["type"] == "agent.created"]
-        assert len(created) == 2
-        assert all(e["data"]["password_hash"] == "[redacted]" for e in created)
+    created = [e for e in as_admin["events"] if e["type"] == "agent.created"]
+    assert len(created) == 2
+    assert all(e["data"]["password_hash"] == "[redacted]" for e in created)
+    # A non-admin sees no agent's or token's event at all (issue #13, 6).
+    assert not [e for e in as_agent["events"] if e["stream"].startswith("agent:")]
+    assert "$argon2" not in json.dumps(as_agent)
     raw = sqlite3.connect(server.db_path).execute(
         "SELECT data FROM events WHERE type = 'agent.created'").fetchall()
     assert all("$argon2" in data for (data,) in raw)  # the log itself keeps them

@@ -61,7 +61,9 @@ def test_without_a_token_the_sandbox_runs_the_whole_loop(data_dir: Path):
             wait_until(lambda: http.get("/api/chats/85291234567").json()["chat"][
                 "last_message"]["text"].startswith("(sandbox customer)"), 10)
             assert http.get("/api/chats/85291234567").json()["chat"]["name"] == "Ana"
-            bodies = httpx.get(f"{state['control']}/_sandbox/webhooks").json()["bodies"]
+            token = (data_dir / "sandbox_control_token").read_text().strip()
+            bodies = httpx.get(f"{state['control']}/_sandbox/webhooks", headers={
+                "Authorization": f"Bearer {token}"}).json()["bodies"]
             names = [c["profile"]["name"] for value in bodies
                      for c in value.get("contacts", [])]
             assert names == ["Ana"], names

@@ -56,17 +56,17 @@ async def drain(stream: AsyncIterator[bytes], count: int, timeout: float = 5) ->
 def test_publish_over_the_limit_drops_the_queue_not_the_others() -> None:
     hub = Hub(limit=4)
     slow, fast = hub.subscribe(), hub.subscribe()
-    frames = [(i, f"f{i}".encode()) for i in range(1, 4)]
+    frames = [(i, f"f{i}".encode(), None) for i in range(1, 4)]
     hub.publish(frames)
     assert fast.take(0) == (b"f1f2f3", 3)
-    hub.publish([(4, b"f4"), (5, b"f5")])  # slow would hold 5 > 4: it overflows
+    hub.publish([(4, b"f4", None), (5, b"f5", None)])  # slow would hold 5 > 4: it overflows
     assert slow.overflowed and not slow.frames
     assert hub.overflows == 1
     assert not fast.overflowed and fast.take(3) == (b"f4f5", 5)
-    hub.publish([(6, b"f6")])
+    hub.publish([(6, b"f6", None)])
     assert not slow.frames  # an overflowed queue stays empty until it is re-armed
     slow.rearm()
-    hub.publish([(7, b"f7")])
+    hub.publish([(7, b"f7", None)])
     assert slow.take(5) == (b"f7", 7)
     assert hub.position == 7
 
@@ -91,9 +91,9 @@ def test_recent_frames_are_bounded_in_bytes() -> None:
 def test_take_skips_what_was_already_sent() -> None:
     hub = Hub(limit=10)
     sub = hub.subscribe()
-    hub.publish([(1, b"a"), (2, b"b"), (3, b"c")])
+    hub.publish([(1, b"a", None), (2, b"b", None), (3, b"c", None)])
     assert sub.take(2) == (b"c", 3)
-    hub.publish([(4, b"d")])
+    hub.publish([(4, b"d", None)])
     assert sub.take(9) == (b"", 9)
 
 

@@ -41,4 +41,7 @@ async def healthz() -> dict:
         agent = None
     if agent is not None:
         facts["projections"] = await crm.db.read(projection_status)
+        # Said plainly: this server's "customers" may be forged, and nothing it sends
+        # reaches WhatsApp.
+        facts["sandbox"] = crm.settings.sandbox_started
     return facts

@@ -24,6 +24,7 @@ from crm.api.errors import TooManyRequests, Unauthorized
 from crm.api.guard import authenticate, current_agent, public, session_policy
 from crm.api.services import services
 from crm.auth import passwords, ratelimit, sessions
+from crm.events.agents import SessionClosed, agent_stream
 from crm.projections.agents import password_hash
 
 log = logging.getLogger("crm.auth")
@@ -124,7 +125,12 @@ async def logout() -> Response:
     agent = current_agent()
     session_id = cookies.session_id()
     if session_id is not None:
-        await services().db.write(sessions.close_session, session_id)
+        db = services().db
+        await db.write(sessions.close_session, session_id)
+        # Recorded so every worker ends this session's open streams (crm.stream.viewers).
+        await db.record([SessionClosed(
+            agent=agent.name, session_sha256=sessions.session_key(session_id)).new(
+                agent_stream(agent.name), actor=agent.actor)])
     log.info("%r signed out", agent.name)
     response = cast(Response, redirect("/login", 303))
     cookies.clear_session(response)

@@ -7,10 +7,12 @@ import re
 from quart import Blueprint, request
 
 from crm.api.errors import BadRequest, NotFound
+from crm.api.guard import current_agent
 from crm.api.services import services
 from crm.auth.redact import visible_event
 from crm.events.store import read_after
 from crm.projections import chats, messages
+from crm.stream.viewers import AGENT_STREAMS
 
 blueprint = Blueprint("reads", __name__)
 
@@ -90,9 +92,15 @@ async def list_events() -> dict:
     events = await services().db.read(read_after, after, limit + 1)
     more = len(events) > limit
     events = events[:limit]
+    # ``next`` is the last position read, shown or not: a page of a non-admin may be
+    # short (or empty) where it held agents' and tokens' events, which only admins see,
+    # as in the stream.
+    following = events[-1].position if more else None
+    if not current_agent().admin:
+        events = [e for e in events if not e.stream.startswith(AGENT_STREAMS)]
     # Password hashes are left out for everyone, as in the stream (the same shape);
     # the admin-only export keeps them for audits.
     return {
         "events": [visible_event(e.as_json(), None) for e in events],
-        "next": events[-1].position if more else None,
+        "next": following,
     }

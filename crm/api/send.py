@@ -42,21 +42,34 @@ LARGE_BODIES = {SEND_PATH: kinds.LARGEST + 1024 * 1024}
 LARGE_BODY_TIMEOUT = 600
 
 
+#: Seconds an anonymous client (and anyone posting to the public routes) has to send
+#: its whole body, instead of Quart's 60: a slow sender holds a connection and a task
+#: that long, and Meta's webhooks and a sign-in form take milliseconds.
+ANONYMOUS_BODY_TIMEOUT = 10
+#: The routes that read a body before anyone is authenticated.
+PUBLIC_BODIES = frozenset({"/webhook/whatsapp", "/login"})
+
+
 class UploadRequest(Request):
     """The app's request class: the send route accepts files up to 100 MB; every other
     route (the webhook included) keeps the app's ``MAX_CONTENT_LENGTH``.
 
     The limit is set when the request starts, before the guard has checked anyone, so
     only requests that carry credentials at all (a bearer token or a session cookie)
-    get the large one: an anonymous client cannot make us buffer 100 MB.
+    get the large one: an anonymous client cannot make us buffer 100 MB. Requests
+    without credentials, and every request to the public routes (where credentials
+    are not checked before the body is read), get ``ANONYMOUS_BODY_TIMEOUT``.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         path = args[2] if len(args) > 2 else kwargs.get("path")
         headers = args[4] if len(args) > 4 else kwargs.get("headers")
-        if path in LARGE_BODIES and headers is not None and _has_credentials(headers):
+        known = headers is not None and _has_credentials(headers)
+        if path in LARGE_BODIES and known:
             kwargs["max_content_length"] = LARGE_BODIES[path]
             kwargs["body_timeout"] = LARGE_BODY_TIMEOUT
+        elif not known or path in PUBLIC_BODIES:
+            kwargs["body_timeout"] = ANONYMOUS_BODY_TIMEOUT
         super().__init__(*args, **kwargs)
 
 

@@ -1,6 +1,10 @@
 """``GET /api/stream``: the log as server-sent events, resumable with ``Last-Event-ID``.
 
-Authentication is the global guard's job (``crm.api.guard``), as for every route.
+Authentication is the global guard's job (``crm.api.guard``), as for every route; the
+stream then authenticates once more, after fixing the log position it checks from
+(``checked``): a credential ended before that position is refused here, one ended
+after it ends the open stream (``crm.stream.viewers``). Non-admins never see the
+``agent:`` streams' events.
 """
 
 from __future__ import annotations
@@ -10,9 +14,13 @@ from typing import Any, cast
 
 from quart import Blueprint, Response, make_response, request
 
-from crm.api.errors import BadRequest, ServiceUnavailable
+from crm.api import cookies
+from crm.api.errors import BadRequest, ServiceUnavailable, Unauthorized
+from crm.api.guard import authenticate
 from crm.api.services import Services, services
-from crm.stream import LiveStream
+from crm.auth.identity import Agent
+from crm.auth.sessions import session_key
+from crm.stream import LiveStream, Viewer
 
 blueprint = Blueprint("stream", __name__)
 
@@ -56,13 +64,25 @@ def resume_position() -> int | None:
     return None
 
 
+def viewer_of(agent: Agent) -> Viewer:
+    session = None
+    if agent.via == "session":
+        session_id = cookies.session_id()
+        session = session_key(session_id) if session_id is not None else None
+    return Viewer.of(agent.name, agent.admin, token_id=agent.token_id, session=session)
+
+
 @blueprint.get("/api/stream")
 async def stream() -> Response:
     live = live_stream()
     after = resume_position()
+    checked = await live.end()
+    agent = await authenticate()
+    if agent is None:
+        raise Unauthorized("sign in or send an API token")
     if after is None:
-        after = await live.end()
-    body = live.follow(after)
+        after = checked
+    body = live.follow(after, viewer_of(agent), checked)
     # A generator body makes the app's Response (the hint also allows werkzeug's).
     response = cast(Response, await make_response(body, 200, HEADERS))
     response.timeout = None  # Quart would otherwise cut the stream after 60 s, silently
@@ -73,7 +93,8 @@ async def start(crm: Services) -> LiveStream:
     """Called from the app's ``before_serving``, once the database is open."""
     settings = crm.settings
     live = LiveStream(crm.db, heartbeat=settings.stream_heartbeat, poll=settings.stream_poll,
-                      queue=settings.stream_queue, max_age=settings.stream_max_age or None)
+                      queue=settings.stream_queue, max_age=settings.stream_max_age or None,
+                      per_owner=settings.streams_per_agent)
     await live.start(crm.stopping)
     return live
 

@@ -42,17 +42,32 @@ ACCEPTED = b'{"ok":true}'
 #: Bodies larger than this are parsed on a thread so the event loop keeps serving.
 PARSE_INLINE_MAX = 64 * 1024
 
-def webhook_secret(settings: Settings, sources: Iterable[SecretSource]) -> str | None:
-    """The secret Meta (or the sandbox) signs webhook bodies with, if there is one:
-    ``WHATSAPP_APP_SECRET``, else the first of the further ``sources`` that has one."""
+def webhook_secrets(settings: Settings, sources: Iterable[SecretSource]) -> list[str]:
+    """The secrets webhook bodies may be signed with: ``WHATSAPP_APP_SECRET`` (Meta's)
+    and those of the further ``sources`` (the sandbox's own, while it runs: with
+    ``CRM_SANDBOX=on`` beside Meta's settings both are accepted)."""
+    found = []
     configured = settings.whatsapp_app_secret
     if configured is not None and configured.get_secret_value():
-        return configured.get_secret_value()
+        found.append(configured.get_secret_value())
     for source in sources:
         secret = source(settings)
-        if secret:
-            return secret
-    return None
+        if secret and secret not in found:
+            found.append(secret)
+    return found
+
+
+def check_signature(secrets: list[str], body: bytes, header: str | None) -> None:
+    """``SignatureError`` unless one of ``secrets`` signed ``body``."""
+    error: SignatureError | None = None
+    for secret in secrets:
+        try:
+            verify_signature(secret, body, header)
+            return
+        except SignatureError as exc:
+            error = exc
+    assert error is not None
+    raise error
 
 
 def unparsed_fact(conn: sqlite3.Connection) -> dict[str, int]:
@@ -85,8 +100,8 @@ async def verify() -> Response:
 async def receive() -> Response:
     """Verify, record, then answer: 200 means the events are committed."""
     crm = services()
-    secret = webhook_secret(crm.settings, crm.secret_sources)
-    if secret is None:
+    secrets = webhook_secrets(crm.settings, crm.secret_sources)
+    if not secrets:
         raise ServiceUnavailable(
             "WHATSAPP_APP_SECRET is not configured: webhooks cannot be verified, so none "
             "are accepted", code="not_configured")
@@ -96,7 +111,7 @@ async def receive() -> Response:
         log.warning("webhook refused: body over %d bytes", request.max_content_length or 0)
         raise PayloadTooLarge("webhook body is larger than 4 MB") from None
     try:
-        verify_signature(secret, body, request.headers.get("X-Hub-Signature-256"))
+        check_signature(secrets, body, request.headers.get("X-Hub-Signature-256"))
     except SignatureError as exc:
         log.warning("webhook refused from %s: %s", request.remote_addr, exc)
         raise Unauthorized(str(exc), code="bad_signature") from None

@@ -55,6 +55,11 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def session_key(session_id: str) -> str:
+    """What the table knows a session by (and ``session.closed`` records): its SHA-256."""
+    return _digest(session_id)
+
+
 def password_fingerprint(password_hash: str) -> str:
     return _digest(password_hash)[:32]
 

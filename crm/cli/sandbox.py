@@ -10,7 +10,8 @@
     crm sandbox clear                     # no more faults
     crm sandbox state
 
-Each is one call to the sandbox's control API (found through ``CRM_DATA_DIR/sandbox.json``).
+Each is one call to the sandbox's control API (found through ``CRM_DATA_DIR/sandbox.json``,
+with the token of ``CRM_DATA_DIR/sandbox_control_token``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ ENDPOINTS = ("messages", "media", "download", "templates", "read")
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("sandbox", help="make the local sandbox fail, slow down, ... "
-                                            "(crm serve without WHATSAPP_ACCESS_TOKEN)")
+                                            "(crm serve against the sandbox)")
     actions = parser.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
 
     def targeted(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -71,24 +72,25 @@ def _spec(args: argparse.Namespace, **fields: Any) -> dict[str, Any]:
     return {"times": args.times, "on": args.on, **fields}
 
 
-def _control() -> str:
+def _control() -> tuple[str, dict[str, str]]:
     from crm.config import load_settings
-    from crm.sandbox.launcher import running_url
+    from crm.sandbox.launcher import control_headers, running_url
 
     settings = load_settings()
     url = running_url(settings.data_dir, "control")
     if url is None:
         raise SystemExit(f"crm: no sandbox is running on {settings.data_dir}: start crm serve "
-                         "without WHATSAPP_ACCESS_TOKEN first")
-    return url
+                         "without any WHATSAPP_* setting (or with CRM_SANDBOX=on) first")
+    return url, control_headers(settings.data_dir)
 
 
 def _call(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     import httpx
 
-    url = _control() + path
+    control, headers = _control()
+    url = control + path
     try:
-        answer = httpx.request(method, url, json=body, timeout=10)
+        answer = httpx.request(method, url, json=body, headers=headers, timeout=10)
     except httpx.HTTPError as exc:
         raise SystemExit(f"crm: could not reach the sandbox at {url}: {exc}") from None
     if answer.status_code != 200:

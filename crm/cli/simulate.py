@@ -7,9 +7,11 @@ So a new user sees a conversation appear without a Meta account::
 The webhook goes to ``--url``, else to the server running on this data folder (the URL
 ``crm serve`` keeps in ``CRM_DATA_DIR/server.json``), else to ``CRM_HOST``/``CRM_PORT``
 (read from the environment and ``.env`` as ``crm serve`` reads them); it is signed with
-``WHATSAPP_APP_SECRET`` or, without one, with the sandbox's secret from the data
-folder. ``--image FILE`` first uploads the file to the running sandbox, so the server
-can fetch it by media id exactly as it would from Meta.
+the sandbox's secret from the data folder, never with ``WHATSAPP_APP_SECRET``: the
+server accepts it only while it runs against the sandbox, so a production server never
+takes a simulated customer for a real one. ``--image FILE`` first uploads the file to
+the running sandbox, so the server can fetch it by media id exactly as it would from
+Meta; the customer's name goes to the sandbox's control API with its token.
 """
 
 from __future__ import annotations
@@ -57,13 +59,13 @@ def _name_for_sandbox(data_dir: Path, sender: str, name: str) -> None:
     without a running sandbox there are no automatic answers)."""
     import httpx
 
-    from crm.sandbox.launcher import running_url
+    from crm.sandbox.launcher import control_headers, running_url
 
     control = running_url(data_dir, "control")
     if control is not None:
         with contextlib.suppress(httpx.HTTPError):
             httpx.post(f"{control}/_sandbox/customer", json={"from": sender, "name": name},
-                       timeout=5)
+                       headers=control_headers(data_dir), timeout=5).raise_for_status()
 
 
 def _upload(data_dir: Path, image: Path) -> dict[str, str]:
@@ -76,7 +78,7 @@ def _upload(data_dir: Path, image: Path) -> dict[str, str]:
     graph = running_url(data_dir)
     if graph is None:
         raise SystemExit("crm: --image needs the sandbox that crm serve starts without "
-                         "WHATSAPP_ACCESS_TOKEN, and none is running")
+                         "WHATSAPP_* settings (or with CRM_SANDBOX=on), and none is running")
     content = image.read_bytes()
     mime = mimetypes.guess_type(image.name)[0] or "image/jpeg"
     answer = httpx.post(f"{graph}/{PHONE_NUMBER_ID}/media",
@@ -107,8 +109,9 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     secret = signing_secret(settings, create=False)
     if secret is None:
-        print("crm: no WHATSAPP_APP_SECRET and no sandbox secret in the data folder "
-              f"({settings.data_dir}): start crm serve first", file=sys.stderr)
+        print(f"crm: no sandbox secret in the data folder ({settings.data_dir}): start crm "
+              "serve first, against the sandbox (no WHATSAPP_* setting, or CRM_SANDBOX=on)",
+              file=sys.stderr)
         return 1
     at = time.time() - args.ago * 3600
     image = _upload(settings.data_dir, args.image) if args.image else None

@@ -57,3 +57,13 @@ class TokenRevoked(Event):
     type = "token.revoked"
     token_id: str
     agent: str
+
+
+class SessionClosed(Event):
+    """The agent signed out of one browser session (known by the SHA-256 the sessions
+    table keeps, never its id). Sessions are server state, not history; this is in the
+    log so every worker ends that session's open streams."""
+
+    type = "session.closed"
+    agent: str
+    session_sha256: str

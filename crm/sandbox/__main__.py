@@ -1,9 +1,10 @@
 """``python -m crm.sandbox``: run the sandbox on its own.
 
-``crm serve`` starts it this way when there is no ``WHATSAPP_ACCESS_TOKEN``; tests and
+``crm serve`` starts it this way when no ``WHATSAPP_*`` setting is present; tests and
 benchmarks start it themselves. It prints one JSON line, ``{"url": ...}``, once it is
-listening. The webhook secret comes from ``CRM_SANDBOX_SECRET`` (never the command
-line, which other users of the machine can read). With ``--parent PID`` it exits when
+listening. The webhook secret comes from ``CRM_SANDBOX_SECRET`` and the control API's
+token from ``CRM_SANDBOX_CONTROL_TOKEN`` (never the command line, which other users of
+the machine can read). With ``--parent PID`` it exits when
 that process is gone, so a killed server never leaves a sandbox behind.
 """
 
@@ -48,7 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     sandbox = Sandbox(secret, args.phone_number_id, args.waba_id, args.display_phone_number)
     sandbox.configure({"webhook_url": args.webhook, "status_delay": args.status_delay,
                        "auto_reply": not args.no_auto_reply})
-    server = SandboxServer((args.host, args.port), sandbox)
+    token = os.environ.get("CRM_SANDBOX_CONTROL_TOKEN", "")
+    if not token:
+        print("crm sandbox: CRM_SANDBOX_CONTROL_TOKEN (the control API's token) is required",
+              file=sys.stderr)
+        return 2
+    server = SandboxServer((args.host, args.port), sandbox, token)
     if args.parent:
         threading.Thread(target=_watch_parent, args=(args.parent,), daemon=True).start()
     print(json.dumps({"url": sandbox.base_url}), flush=True)

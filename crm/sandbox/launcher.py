@@ -1,14 +1,22 @@
-"""Starting the sandbox from ``crm serve``, and the secret it signs webhooks with.
+"""Starting the sandbox from ``crm serve``, the secret it signs webhooks with, and the
+token of its control API.
 
-With no ``WHATSAPP_ACCESS_TOKEN`` (and ``CRM_SANDBOX`` not ``off``), ``crm serve``
-starts one sandbox process before any worker, points ``WHATSAPP_GRAPH_URL`` at it
-for every worker, and stops it on exit (a killed server's sandbox notices and exits
-by itself). Its URL is kept in ``CRM_DATA_DIR/sandbox.json`` for ``crm simulate``
-and ``crm templates refresh``.
+The sandbox starts only when no ``WHATSAPP_*`` setting is present at all (a deployer
+who set the app secret but mistyped the access token must not get a fake Meta that
+anyone on the machine can steer), or with ``CRM_SANDBOX=on``; ``CRM_SANDBOX=off``
+never starts it. ``crm serve`` then starts one sandbox process before any worker,
+points ``WHATSAPP_GRAPH_URL`` at it for every worker, says so with a WARNING on
+stderr, and stops it on exit (a killed server's sandbox notices and exits by itself).
+Its URL is kept in ``CRM_DATA_DIR/sandbox.json`` for ``crm simulate`` and ``crm
+templates refresh``.
 
-The sandbox signs webhooks with ``WHATSAPP_APP_SECRET`` when set, else with a secret
-generated once into ``CRM_DATA_DIR/sandbox_secret`` (mode 600); the webhook accepts
-that secret only while the sandbox runs (``webhook_secret_source``).
+The sandbox signs webhooks only with a secret generated once into
+``CRM_DATA_DIR/sandbox_secret`` (mode 600), never with ``WHATSAPP_APP_SECRET``: what it
+posts is forged by design and must never pass for Meta's. The webhook accepts that
+secret only while the sandbox runs (``webhook_secret_source``). Its control API
+(``/_sandbox/...``: faults, what agents sent, fake customers) needs the bearer token in
+``CRM_DATA_DIR/sandbox_control_token`` (mode 600), which ``crm simulate`` and ``crm
+sandbox`` read.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from crm.sandbox import PHONE_NUMBER_ID, WABA_ID
 from crm.secret_files import read_or_create
 
 SECRET_FILE = "sandbox_secret"
+CONTROL_TOKEN_FILE = "sandbox_control_token"
 STATE_FILE = "sandbox.json"
 API_VERSION = "v25.0"
 START_TIMEOUT = 15.0
@@ -35,8 +44,9 @@ _secrets: dict[Path, str] = {}
 
 
 def wanted(settings: Settings) -> bool:
-    token = settings.whatsapp_access_token
-    return not (token is not None and token.get_secret_value()) and settings.sandbox == "auto"
+    if settings.sandbox == "auto":
+        return not settings.whatsapp_configured()
+    return settings.sandbox == "on"
 
 
 def stored_secret(data_dir: Path, create: bool = True) -> str | None:
@@ -53,10 +63,26 @@ def stored_secret(data_dir: Path, create: bool = True) -> str | None:
 
 
 def signing_secret(settings: Settings, create: bool = True) -> str | None:
-    configured = settings.whatsapp_app_secret
-    if configured is not None and configured.get_secret_value():
-        return configured.get_secret_value()
+    """What the sandbox and ``crm simulate`` sign with: the generated secret, never
+    ``WHATSAPP_APP_SECRET``."""
     return stored_secret(settings.data_dir, create)
+
+
+def control_token(data_dir: Path, create: bool = False) -> str | None:
+    """The bearer token of the sandbox's control API (made by ``crm serve``)."""
+    path = data_dir / CONTROL_TOKEN_FILE
+    if create:
+        return read_or_create(path)
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def control_headers(data_dir: Path) -> dict[str, str]:
+    """What ``crm simulate`` and ``crm sandbox`` send to the control API."""
+    token = control_token(data_dir)
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def webhook_secret_source(settings: Settings) -> str | None:
@@ -95,7 +121,8 @@ def start(settings: Settings, host: str, port: int, announce: bool = True) -> Se
     if not wanted(settings):
         return settings
     secret = signing_secret(settings)
-    assert secret is not None
+    token = control_token(settings.data_dir, create=True)
+    assert secret is not None and token is not None
     phone_number_id, waba_id = sandbox_ids(settings)
     command = [sys.executable, "-m", "crm.sandbox", "--host", "127.0.0.1",
                "--port", str(settings.sandbox_port),
@@ -103,7 +130,8 @@ def start(settings: Settings, host: str, port: int, announce: bool = True) -> Se
                "--phone-number-id", phone_number_id, "--waba-id", waba_id,
                "--parent", str(os.getpid())]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, "CRM_SANDBOX_SECRET": secret})
+                               env={**os.environ, "CRM_SANDBOX_SECRET": secret,
+                                    "CRM_SANDBOX_CONTROL_TOKEN": token})
     assert process.stdout is not None
     ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT)
     line = process.stdout.readline() if ready else ""
@@ -112,15 +140,19 @@ def start(settings: Settings, host: str, port: int, announce: bool = True) -> Se
         url = json.loads(line)["url"]
     except (ValueError, KeyError, TypeError):
         process.kill()
-        raise ConfigError("the WhatsApp sandbox did not start (set WHATSAPP_ACCESS_TOKEN, or "
-                          "CRM_SANDBOX=off)") from None
+        raise ConfigError("the WhatsApp sandbox did not start (set the WHATSAPP_* settings, "
+                          "or CRM_SANDBOX=off)") from None
     state = settings.data_dir / STATE_FILE
     state.write_text(json.dumps({"url": f"{url}/{API_VERSION}", "control": url,
                                  "pid": process.pid}))
     atexit.register(_stop, process, state)
     if announce:
-        print(f"crm: no WHATSAPP_ACCESS_TOKEN, so sends go to the local sandbox at {url} "
-              "(try: crm simulate --from 85291234567 --name Ana --text Hi)",
+        why = ("CRM_SANDBOX=on" if settings.sandbox == "on"
+               else "no WHATSAPP_* setting is present")
+        print(f"crm: WARNING: running against the local WhatsApp sandbox at {url}, not Meta "
+              f"({why}): nothing reaches real customers, and crm simulate can post "
+              "messages as any customer. Set the WHATSAPP_* settings (or CRM_SANDBOX=off) "
+              "in production. (Try: crm simulate --from 85291234567 --name Ana --text Hi)",
               file=sys.stderr, flush=True)
     return sandbox_settings(settings, f"{url}/{API_VERSION}")
 
@@ -132,11 +164,15 @@ def sandbox_ids(settings: Settings) -> tuple[str, str]:
 
 
 def sandbox_settings(settings: Settings, graph_url: str) -> Settings:
-    """``settings`` pointed at a running sandbox: its URL, and its ids unless set."""
+    """``settings`` pointed at a running sandbox: its URL, and its ids unless set. A real
+    access token (``CRM_SANDBOX=on`` beside Meta's settings) is dropped, so it is never
+    sent to the sandbox."""
     phone_number_id, waba_id = sandbox_ids(settings)
     return settings.model_copy(update={
         "whatsapp_graph_url": graph_url, "sandbox_started": True,
+        "whatsapp_access_token": None,
         "whatsapp_phone_number_id": phone_number_id, "whatsapp_waba_id": waba_id})
+
 
 
 def _stop(process: subprocess.Popen, state: Path) -> None:

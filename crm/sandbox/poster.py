@@ -46,6 +46,7 @@ class Poster:
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._conn: http.client.HTTPConnection | None = None
+        self._conn_to: tuple[str | None, int | None] = (None, None)
         self._thread = threading.Thread(target=self._run, name="sandbox-poster", daemon=True)
         self._thread.start()
 
@@ -112,6 +113,11 @@ class Poster:
         headers = {"Content-Type": "application/json",
                    "X-Hub-Signature-256": payloads.sign(self.secret, body),
                    "User-Agent": "facebookexternalua"}
+        where = (url.hostname, url.port)
+        if where != self._conn_to and self._conn is not None:  # told another URL
+            self._conn.close()
+            self._conn = None
+        self._conn_to = where
         for fresh in (False, True):  # a kept-alive connection may have been closed
             try:
                 if self._conn is None or fresh:

@@ -14,13 +14,21 @@ templates, read), ``fail_async`` (accept, then post a ``failed`` status with the
 code), ``slow`` (``seconds`` before answering), ``drop`` (close the connection without
 an answer), a list of any of those, ``clear_faults``, ``auto_reply``, ``status_delay``,
 ``statuses`` and ``webhook_url``.
+
+The control routes need ``Authorization: Bearer <control token>`` (401 without, 403
+with another): they forge customers and show every reply agents sent, so another
+user of the machine must not reach them. ``crm serve`` keeps the token in a mode-600
+file of the data folder; a server made without one generates its own
+(``SandboxServer.control_token``), so the control API is never open.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import re
+import secrets
 import socket
 import time
 import urllib.parse
@@ -38,9 +46,11 @@ class SandboxServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
+    def __init__(self, address: tuple[str, int], sandbox: Sandbox,
+                 control_token: str | None = None) -> None:
         super().__init__(address, Handler)
         self.sandbox = sandbox
+        self.control_token = control_token or secrets.token_urlsafe(32)
         host, port = self.socket.getsockname()[:2]
         sandbox.base_url = f"http://{host}:{port}"
 
@@ -120,13 +130,27 @@ class Handler(BaseHTTPRequestHandler):
         sandbox = self.server.sandbox
         try:
             if parts and parts[0] == "_sandbox":
-                self._control(method, parts[1:])
+                if self._controller():
+                    self._control(method, parts[1:])
                 return
             if parts and VERSION.match(parts[0]):
                 parts = parts[1:]
             self._graph(method, parts, sandbox)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def _controller(self) -> bool:
+        """Whether the request carries the control token; answers it if not."""
+        scheme, _, given = self.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            self._reply(401, {"error": "the control API needs 'Authorization: Bearer "
+                                       "<token>' (CRM_DATA_DIR/sandbox_control_token)"})
+            return False
+        if not hmac.compare_digest(given.strip().encode(),
+                                   self.server.control_token.encode()):
+            self._reply(403, {"error": "wrong control token"})
+            return False
+        return True
 
     def _error(self, code: int, details: str, status: int = 400) -> None:
         self._reply(*Fault("error", code=code, details=details, http_status=status)

@@ -11,14 +11,17 @@ from crm.stream.frames import HEARTBEAT, RETRY, encode, read_frames
 from crm.stream.hub import Hub, Subscription
 from crm.stream.live import LiveStream
 from crm.stream.tailer import Tailer
+from crm.stream.viewers import Mark, Viewer
 
 __all__ = [
     "HEARTBEAT",
     "RETRY",
     "Hub",
     "LiveStream",
+    "Mark",
     "Subscription",
     "Tailer",
+    "Viewer",
     "encode",
     "follow",
     "read_frames",

@@ -9,6 +9,12 @@ Why no gap and no duplicate: the subscription is (re)armed *before* the log is r
 so every event is either in the pages read afterwards (from the hub's recent frames
 when it still holds them, else from the log) or in the queue; frames at or below the
 last position sent are skipped when the queue is drained.
+
+Why a revoked credential ends the stream however the frame comes: live frames end it
+in the hub (by key); frames read while catching up (from the hub's memory or the log)
+are checked here, so a revocation recorded just before the subscription was made is
+not missed either. Frames at or below ``checked`` (when the route last authenticated
+the request) never end it: that check already saw them.
 """
 
 from __future__ import annotations
@@ -17,20 +23,35 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from crm.stream.frames import HEARTBEAT, RETRY, Frame
-from crm.stream.hub import Hub
+from crm.stream.hub import EVERYONE, Hub
+from crm.stream.viewers import Viewer
 
 #: ``read_page(after, limit)``: the next frames from the log.
 ReadPage = Callable[[int, int], Awaitable[list[Frame]]]
 
 
-async def follow(hub: Hub, read_page: ReadPage, after: int, *, page: int = 200,
-                 until: float | None = None) -> AsyncIterator[bytes]:
-    """The bytes of an event stream starting after position ``after``.
+def _visible(frames: list[Frame], viewer: Viewer, checked: int) -> bytes | None:
+    """The bytes of a page for this viewer, or None if a frame in it ends the stream."""
+    if any(mark is not None and mark.ends and position > checked and viewer.ended_by(mark)
+           for position, _, mark in frames):
+        return None
+    if viewer.admin:
+        return b"".join([data for _, data, _ in frames])
+    return b"".join([data for _, data, mark in frames if mark is None or not mark.admin_only])
 
-    It ends cleanly when the hub closes (shutdown) or at ``until`` (``time.monotonic``),
-    checked at least at every heartbeat; the client then reconnects with its last id.
+
+async def follow(hub: Hub, read_page: ReadPage, after: int, *, page: int = 200,
+                 until: float | None = None, viewer: Viewer = EVERYONE,
+                 checked: int = 0) -> AsyncIterator[bytes]:
+    """The bytes of an event stream starting after position ``after``, as ``viewer``
+    may see them.
+
+    It ends cleanly when the hub closes (shutdown), at ``until`` (``time.monotonic``),
+    checked at least at every heartbeat, when the viewer's credential ends, or when
+    its owner opens too many streams; the client then reconnects with its last id
+    (and is authenticated again).
     """
-    sub = hub.subscribe()
+    sub = hub.subscribe(viewer, checked)
     try:
         yield RETRY
         last = after
@@ -44,9 +65,13 @@ async def follow(hub: Hub, read_page: ReadPage, after: int, *, page: int = 200,
                     if frames is None:  # too far behind for the hub's memory
                         frames = await read_page(last, page)
                     if frames:
+                        chunk = _visible(frames, viewer, checked)
+                        if chunk is None:
+                            return
                         last = frames[-1][0]
-                        yield b"".join([data for _, data in frames])
-                        sub.sent()
+                        if chunk:
+                            yield chunk
+                            sub.sent()
                     if len(frames) < page:
                         break
                 continue

@@ -13,9 +13,11 @@ import sqlite3
 from crm.auth.redact import visible_event
 from crm.events.model import RecordedEvent
 from crm.events.store import read_after
+from crm.stream.viewers import Mark, mark_of
 
-#: A frame is the event's position and its encoded bytes.
-Frame = tuple[int, bytes]
+#: A frame is the event's position, its encoded bytes, and its mark (None for nearly
+#: every event: see ``crm.stream.viewers``).
+Frame = tuple[int, bytes, Mark | None]
 
 #: Browsers wait this long (ms) before reconnecting after the stream ends.
 RETRY_MS = 2000
@@ -46,4 +48,4 @@ def encode(event: RecordedEvent) -> bytes:
 
 def read_frames(conn: sqlite3.Connection, after: int, limit: int) -> list[Frame]:
     """The next ``limit`` events after ``after``, encoded (runs on a reader thread)."""
-    return [(e.position, encode(e)) for e in read_after(conn, after, limit)]
+    return [(e.position, encode(e), mark_of(e)) for e in read_after(conn, after, limit)]

@@ -6,6 +6,11 @@ queue and marks it ``overflowed``, and the stream then reads the log from its la
 position (see ``follow``). So one stalled client costs the others nothing, and its
 memory is bounded by the queue limit. The hub also keeps the latest frames (bounded
 in count and bytes), so catching up a little is served from memory.
+
+Each subscriber has a ``Viewer`` (``crm.stream.viewers``). The hub indexes subscribers
+by the keys of their credential, so a frame that ends a credential closes exactly
+those streams (found by key, not by looking at every stream), and by owner, so an
+owner's oldest stream is closed when it opens one more than ``per_owner``.
 """
 
 from __future__ import annotations
@@ -17,14 +22,22 @@ from collections.abc import Sequence
 from itertools import islice
 
 from crm.stream.frames import Frame
+from crm.stream.viewers import Key, Viewer
+
+EVERYONE = Viewer()
 
 
 class Subscription:
     """One open stream's view of the hub. Used from the event loop only."""
 
-    __slots__ = ("frames", "overflowed", "closed", "heartbeat_due", "last_sent", "_waiter")
+    __slots__ = ("frames", "overflowed", "closed", "heartbeat_due", "last_sent", "_waiter",
+                 "viewer", "checked")
 
-    def __init__(self) -> None:
+    def __init__(self, viewer: Viewer = EVERYONE, checked: int = 0) -> None:
+        self.viewer = viewer
+        #: The log's position when the credential was last checked: frames up to here
+        #: cannot end this stream (the check already saw them).
+        self.checked = checked
         self.frames: deque[Frame] = deque()
         self.overflowed = False
         self.closed = False
@@ -52,7 +65,11 @@ class Subscription:
         frames = self.frames
         if not frames:
             return b"", after
-        chunk = b"".join([data for position, data in frames if position > after])
+        if self.viewer.admin:
+            chunk = b"".join([data for position, data, _ in frames if position > after])
+        else:
+            chunk = b"".join([data for position, data, mark in frames
+                              if position > after and (mark is None or not mark.admin_only)])
         last = max(after, frames[-1][0])
         frames.clear()
         return chunk, last
@@ -71,15 +88,21 @@ class Hub:
     """Hands the same frames to every subscriber of this process."""
 
     def __init__(self, limit: int = 512, position: int = 0, *, recent: int = 4096,
-                 recent_bytes: int = 16 * 1024 * 1024) -> None:
+                 recent_bytes: int = 16 * 1024 * 1024, per_owner: int | None = None) -> None:
         if limit < 1:
             raise ValueError("the queue limit must be at least 1")
         self.limit = limit
+        self.per_owner = per_owner
+        #: Streams ended because their credential ended, or their owner opened too many.
+        self.ended = 0
         #: Last position published; streams that start "now" start here.
         self.position = position
         self.closed = False
         self.overflows = 0
         self._subscribers: set[Subscription] = set()
+        self._by_key: dict[Key, set[Subscription]] = {}
+        #: Per owner, their streams oldest first (dicts keep insertion order).
+        self._by_owner: dict[Key, dict[Subscription, None]] = {}
         #: The latest frames, shared: a stream a little behind catches up from here
         #: without a database read or a second encoding.
         self._recent: deque[Frame] = deque()
@@ -90,15 +113,53 @@ class Hub:
     def __len__(self) -> int:
         return len(self._subscribers)
 
-    def subscribe(self) -> Subscription:
-        sub = Subscription()
+    def subscribe(self, viewer: Viewer = EVERYONE, checked: int = 0) -> Subscription:
+        sub = Subscription(viewer, checked)
         sub.closed = self.closed
-        if not self.closed:
-            self._subscribers.add(sub)
+        if self.closed:
+            return sub
+        self._subscribers.add(sub)
+        for key in viewer.keys:
+            self._by_key.setdefault(key, set()).add(sub)
+        if viewer.owner is not None:
+            owned = self._by_owner.setdefault(viewer.owner, {})
+            owned[sub] = None
+            while self.per_owner is not None and len(owned) > self.per_owner:
+                self._end(next(iter(owned)))
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subscribers.discard(sub)
+        for key in sub.viewer.keys:
+            subs = self._by_key.get(key)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._by_key[key]
+        owner = sub.viewer.owner
+        if owner is not None:
+            owned = self._by_owner.get(owner)
+            if owned is not None:
+                owned.pop(sub, None)
+                if not owned:
+                    del self._by_owner[owner]
+
+    def _end(self, sub: Subscription) -> None:
+        """End one stream: it stops taking frames and its loop returns."""
+        self.unsubscribe(sub)
+        sub.closed = True
+        sub.frames.clear()
+        self.ended += 1
+        sub.wake()
+
+    def _end_credentials(self, frames: Sequence[Frame]) -> None:
+        for position, _, mark in frames:
+            if mark is None or not mark.ends:
+                continue
+            for key in mark.ends:
+                for sub in list(self._by_key.get(key, ())):
+                    if position > sub.checked:
+                        self._end(sub)
 
     def publish(self, frames: Sequence[Frame]) -> None:
         """Queue frames (in position order, contiguous with earlier ones) for everyone."""
@@ -117,6 +178,8 @@ class Hub:
             else:
                 sub.frames.extend(frames)
             sub.wake()
+        if self._by_key:
+            self._end_credentials(frames)
 
     def since(self, after: int, limit: int) -> list[Frame] | None:
         """Up to ``limit`` published frames after ``after``; None if no longer held."""
@@ -134,7 +197,7 @@ class Hub:
     def _remember(self, frames: Sequence[Frame]) -> None:
         recent = self._recent
         recent.extend(frames)
-        self._recent_bytes += sum(len(data) for _, data in frames)
+        self._recent_bytes += sum(len(frame[1]) for frame in frames)
         while recent and (len(recent) > self._recent_max
                           or self._recent_bytes > self._recent_bytes_max):
             self._recent_bytes -= len(recent.popleft()[1])
@@ -154,3 +217,5 @@ class Hub:
             sub.closed = True
             sub.wake()
         self._subscribers.clear()
+        self._by_key.clear()
+        self._by_owner.clear()

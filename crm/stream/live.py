@@ -11,8 +11,9 @@ from crm.events.database import Database
 from crm.events.store import last_position
 from crm.stream.follow import follow
 from crm.stream.frames import Frame, read_frames
-from crm.stream.hub import Hub
+from crm.stream.hub import EVERYONE, Hub
 from crm.stream.tailer import Tailer
+from crm.stream.viewers import Viewer
 
 
 class LiveStream:
@@ -20,12 +21,12 @@ class LiveStream:
 
     def __init__(self, db: Database, *, heartbeat: float = 15.0, poll: float = 0.025,
                  queue: int = 512, page: int = 200, recent: int = 4096,
-                 max_age: float | None = None) -> None:
+                 max_age: float | None = None, per_owner: int | None = None) -> None:
         self.db = db
         self.heartbeat = heartbeat
         self.max_age = max_age
         self.page = page
-        self.hub = Hub(limit=queue, recent=recent)
+        self.hub = Hub(limit=queue, recent=recent, per_owner=per_owner)
         self.tailer = Tailer(db.path, self.hub, poll=poll)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -49,18 +50,21 @@ class LiveStream:
         """The last position in the log now (the tailer may not have published it yet)."""
         return max(self.hub.position, await self.db.read(last_position))
 
-    def follow(self, after: int) -> AsyncIterator[bytes]:
-        """The stream of every event after position ``after``, then live.
+    def follow(self, after: int, viewer: Viewer = EVERYONE,
+               checked: int = 0) -> AsyncIterator[bytes]:
+        """The stream of every event after position ``after`` that ``viewer`` may see,
+        then live; it ends when the viewer's credential ends after position ``checked``.
 
         Routes fix ``after`` when the request arrives (``end()`` for "from now"), not
         when the body starts: an event recorded in between is then sent, not lost.
-        With ``max_age`` the stream ends after about that many seconds, so the client
-        reconnects and signs in again: a disabled agent or revoked token stops there.
+        With ``max_age`` the stream ends after about that many seconds anyway, so the
+        client reconnects and is authenticated again.
         """
         until = None
         if self.max_age:  # spread out, so streams opened together do not all reconnect together
             until = time.monotonic() + self.max_age * random.uniform(0.8, 1.0)
-        return follow(self.hub, self._read_page, after, page=self.page, until=until)
+        return follow(self.hub, self._read_page, after, page=self.page, until=until,
+                      viewer=viewer, checked=checked)
 
     async def _read_page(self, after: int, limit: int) -> list[Frame]:
         return await self.db.read(read_frames, after, limit)
