@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     media_public_links: bool = Field(False, validation_alias=_env("CRM_MEDIA_PUBLIC_LINKS"))
     media_retry_seconds: float = Field(
         15.0, gt=0, validation_alias=_env("CRM_MEDIA_RETRY_SECONDS"))
+    #: Days a status (or reaction) for a message crm does not know waits for it, in
+    #: event time; changing it needs ``crm replay`` (``crm.projections.options``).
+    pending_status_days: int = Field(
+        30, ge=1, le=36500, validation_alias=_env("CRM_PENDING_STATUS_DAYS"))
 
     @property
     def db_path(self) -> Path:

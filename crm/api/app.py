@@ -62,7 +62,7 @@ def health_facts(crm: Services) -> tuple[HealthFact, ...]:
 def create_app(settings: Settings) -> Quart:
     app = Quart(__name__, static_folder=None, template_folder=str(TEMPLATES))
     app.config["MAX_CONTENT_LENGTH"] = 4 * 1024 * 1024
-    projector = default_projector()
+    projector = default_projector(settings)
     errors.install(app)
     guard.install(app)
     security.install(app)

@@ -1,5 +1,6 @@
 """Tables derived from the log. They can always be thrown away and rebuilt."""
 
+from crm.config import Settings
 from crm.projections import (
     agents,
     channel,
@@ -12,6 +13,7 @@ from crm.projections import (
 )
 from crm.projections.base import Projection, Projector
 from crm.projections.checkpoints import projection_status
+from crm.projections.options import FoldOptions
 from crm.projections.transaction import Transaction
 
 #: Every projection, in the order handlers run for an event.
@@ -21,9 +23,17 @@ PROJECTIONS: tuple[Projection, ...] = (messages.PROJECTION, customers.PROJECTION
                                        media.PROJECTION)
 
 
-def default_projector() -> Projector:
-    return Projector(PROJECTIONS)
+def fold_options(settings: Settings | None) -> FoldOptions:
+    """The settings that shape projection rows (see ``crm.projections.options``)."""
+    if settings is None:
+        return FoldOptions()
+    return FoldOptions(pending_status_days=settings.pending_status_days)
 
 
-__all__ = ["PROJECTIONS", "Projection", "Projector", "Transaction", "default_projector",
-           "projection_status"]
+def default_projector(settings: Settings | None = None) -> Projector:
+    """Every projection, folding with ``settings``' options (the defaults without)."""
+    return Projector(PROJECTIONS, fold_options(settings))
+
+
+__all__ = ["PROJECTIONS", "FoldOptions", "Projection", "Projector", "Transaction",
+           "default_projector", "fold_options", "projection_status"]
