@@ -12,6 +12,10 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: Meta's current Graph API version (v25.0 stays available until 2028-07-29: a
+#: ``WHATSAPP_GRAPH_URL`` ending in ``/v25.0`` keeps working).
+GRAPH_API_VERSION = "v26.0"
+
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name, name.lower())
@@ -60,7 +64,7 @@ class Settings(BaseSettings):
     whatsapp_waba_id: str | None = Field(
         None, pattern=r"^\d{1,30}$", validation_alias=_env("WHATSAPP_WABA_ID"))
     whatsapp_graph_url: str = Field(
-        "https://graph.facebook.com/v25.0", pattern=r"^https?://\S+$",
+        f"https://graph.facebook.com/{GRAPH_API_VERSION}", pattern=r"^https?://\S+$",
         validation_alias=_env("WHATSAPP_GRAPH_URL"))
     whatsapp_send_read_receipts: bool = Field(
         True, validation_alias=_env("WHATSAPP_SEND_READ_RECEIPTS"))

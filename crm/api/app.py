@@ -28,6 +28,7 @@ from crm.api import (
     templates,
     webhook,
 )
+from crm.api import channel as channel_api
 from crm.api import customers as customers_api
 from crm.api import export as export_api
 from crm.api import media as media_api
@@ -47,7 +48,8 @@ BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.bluep
               login.blueprint,
               pages.blueprint, agents.blueprint, customers_api.blueprint,
               export_api.blueprint,
-              send.blueprint, media_api.blueprint, templates.blueprint, read_chat.blueprint)
+              send.blueprint, media_api.blueprint, templates.blueprint, read_chat.blueprint,
+              channel_api.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"

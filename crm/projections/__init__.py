@@ -2,6 +2,7 @@
 
 from crm.config import Settings
 from crm.projections import (
+    account,
     agents,
     channel,
     chats,
@@ -20,7 +21,7 @@ from crm.projections.transaction import Transaction
 PROJECTIONS: tuple[Projection, ...] = (messages.PROJECTION, customers.PROJECTION,
                                        chats.PROJECTION, webhooks.PROJECTION, agents.PROJECTION,
                                        channel.PROJECTION, templates.PROJECTION,
-                                       media.PROJECTION)
+                                       media.PROJECTION, account.PROJECTION)
 
 
 def fold_options(settings: Settings | None) -> FoldOptions:
