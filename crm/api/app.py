@@ -19,6 +19,7 @@ from crm.api import (
     guard,
     health,
     login,
+    openapi,
     pages,
     read_chat,
     reads,
@@ -49,7 +50,7 @@ BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.bluep
               pages.blueprint, agents.blueprint, customers_api.blueprint,
               export_api.blueprint,
               send.blueprint, media_api.blueprint, templates.blueprint, read_chat.blueprint,
-              channel_api.blueprint)
+              channel_api.blueprint, openapi.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
