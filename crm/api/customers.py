@@ -2,8 +2,8 @@
 
 The thread shows these beside the conversation. Phones are the chat keys: digits only.
 A chat whose number is not on the list is normal, not an error: ``{"customer": null}``.
-``preferences`` lists what the customer told Meta about marketing messages (stopped,
-resumed), whether or not they are on the list.
+``GET /api/customers/<phone>/preferences``: what the customer told Meta about
+marketing messages (stopped, resumed), whether or not they are on the list.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ blueprint = Blueprint("customers", __name__)
 
 @blueprint.get("/api/customers/<phone>")
 async def customer(phone: str) -> dict:
-    db = services().db
-    return {"customer": await db.read(get_customer, phone),
-            "preferences": await db.read(preferences, phone)}
+    return {"customer": await services().db.read(get_customer, phone)}
+
+
+@blueprint.get("/api/customers/<phone>/preferences")
+async def customer_preferences(phone: str) -> dict:
+    return {"preferences": await services().db.read(preferences, phone)}

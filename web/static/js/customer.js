@@ -25,12 +25,17 @@ export class CustomerPanel {
     this.phone = phone;
     let customer = null;
     let preferences = [];
+    const key = encodeURIComponent(phone);
     try {
-      const answer = await api(`/api/customers/${encodeURIComponent(phone)}`);
-      customer = answer.customer;
-      preferences = Array.isArray(answer.preferences) ? answer.preferences : [];
+      customer = (await api(`/api/customers/${key}`)).customer;
     } catch {
       customer = null; // not on the customer list (404), or unreachable: nothing to show
+    }
+    try {
+      const answer = await api(`/api/customers/${key}/preferences`);
+      preferences = Array.isArray(answer.preferences) ? answer.preferences : [];
+    } catch {
+      preferences = [];
     }
     if (phone !== this.phone) return;
     const attributes = Object.entries((customer && customer.attributes) || {})
