@@ -12,7 +12,7 @@ TAILWIND := node_modules/.bin/tailwindcss
 CSS_IN   := web/static/css/input.css
 CSS_OUT  := web/static/css/app.css
 
-.PHONY: install run test bench lint format clean browser css css-watch screenshot
+.PHONY: install run test fuzz bench lint format clean browser css css-watch screenshot
 
 install: $(STAMP)
 
@@ -28,6 +28,11 @@ run: install
 # Lint first: a type error or a ruff finding fails `make test` before the suite runs.
 test: install lint browser
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest -q
+
+# The webhook fuzz test at length (make test runs it bounded, in well under a minute).
+FUZZ_EXAMPLES ?= 5000
+fuzz: install
+	CRM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_webhook_fuzz.py
 
 # Chromium for the browser tests: apt-get as root when missing, else say what to do.
 browser:

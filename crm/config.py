@@ -12,6 +12,10 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: Meta's current Graph API version (v25.0 stays available until 2028-07-29: a
+#: ``WHATSAPP_GRAPH_URL`` ending in ``/v25.0`` keeps working).
+GRAPH_API_VERSION = "v26.0"
+
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name, name.lower())
@@ -63,7 +67,7 @@ class Settings(BaseSettings):
     whatsapp_waba_id: str | None = Field(
         None, pattern=r"^\d{1,30}$", validation_alias=_env("WHATSAPP_WABA_ID"))
     whatsapp_graph_url: str = Field(
-        "https://graph.facebook.com/v25.0", pattern=r"^https?://\S+$",
+        f"https://graph.facebook.com/{GRAPH_API_VERSION}", pattern=r"^https?://\S+$",
         validation_alias=_env("WHATSAPP_GRAPH_URL"))
     whatsapp_send_read_receipts: bool = Field(
         True, validation_alias=_env("WHATSAPP_SEND_READ_RECEIPTS"))
@@ -114,6 +118,10 @@ class Settings(BaseSettings):
     media_public_links: bool = Field(False, validation_alias=_env("CRM_MEDIA_PUBLIC_LINKS"))
     media_retry_seconds: float = Field(
         15.0, gt=0, validation_alias=_env("CRM_MEDIA_RETRY_SECONDS"))
+    #: Days a status (or reaction) for a message crm does not know waits for it, in
+    #: event time; changing it needs ``crm replay`` (``crm.projections.options``).
+    pending_status_days: int = Field(
+        30, ge=1, le=36500, validation_alias=_env("CRM_PENDING_STATUS_DAYS"))
 
     def whatsapp_configured(self) -> list[str]:
         """The ``WHATSAPP_*`` variables given (from the environment or ``.env``), even

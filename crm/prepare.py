@@ -16,7 +16,7 @@ from crm.projections import default_projector
 def prepare_database(settings: Settings) -> None:
     """Create the schema and bring projections up to the log."""
     settings.ensure_data_dir()
-    projector = default_projector()
+    projector = default_projector(settings)
     store = EventStore(settings.db_path)
     try:
         projector.create_schema(store.conn)

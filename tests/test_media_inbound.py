@@ -72,7 +72,8 @@ def test_an_inbound_image_is_fetched_checked_stored_and_shown(live: LiveServer, 
     assert (live.data_dir / "media" / digest[:2] / digest).read_bytes() == PNG
 
     [stored] = [e for e in media_events(live.db_path) if e.data["media_id"] == media_id]
-    assert stored.type == "media.stored" and stored.idempotency_key == f"media:{media_id}"
+    assert stored.type == "media.stored"
+    assert stored.idempotency_key == f"media:message:{stored.data['message_id']}"
     assert stored.data["store"] == {"backend": "local", "ref": digest}
     assert stored.stream == f"chat:{CUSTOMER}"
     wait_until(lambda: httpx.get(live.url + "/healthz").json().get("media_pending") == 0, 10,
@@ -140,15 +141,50 @@ def test_transient_failures_are_retried_until_the_media_id_expires(live: LiveSer
     assert media["error"].startswith("gave up after 1 attempts before the media id expired")
 
 
-def test_every_media_is_fetched_once_and_replay_agrees(live: LiveServer, graph) -> None:
+class CountedMedia(dict):
+    """The sandbox's media by id, counting how often the Graph API looked one up: its
+    ``GET /{media-id}`` and its download each look once."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.looked: dict[str, int] = {}
+
+    def get(self, key, default=None):
+        self.looked[key] = self.looked.get(key, 0) + 1
+        return super().get(key, default)
+
+
+def outcomes(server: LiveServer, media_id: str) -> list[dict] | None:
+    """Every message naming ``media_id``'s media, once all are stored or failed."""
+    found = [m.get("media") or {} for m in thread(server)
+             if (m.get("media") or {}).get("id") == media_id]
+    return found if found and all("url" in m or "error" in m for m in found) else None
+
+
+def test_a_reused_media_id_is_fetched_once_and_shown_on_every_message(live: LiveServer,
+                                                                       graph) -> None:
+    """Meta reuses a media id (forwarded stickers, files sent again): each message gets
+    the file, from one download, and replay agrees."""
     before = len(media_events(live.db_path))
+    with graph.lock:
+        graph.media = counted = CountedMedia(graph.media)
     media_id = graph.store_media(PNG + b"again", "image/png", None)
-    graph.customer_says(CUSTOMER, "Ana", None, image={"id": media_id, "mime_type": "image/png"})
-    graph.customer_says(CUSTOMER, "Ana", None, image={"id": media_id, "mime_type": "image/png"})
-    wait_until(lambda: outcome(live, media_id), 15, message="the image to be stored")
-    # Both messages name the same media id: one outcome, shown on the first message.
+    first = graph.customer_says(CUSTOMER, "Ana", None,
+                                image={"id": media_id, "mime_type": "image/png"})
+    second = graph.customer_says(CUSTOMER, "Ana", None,
+                                 image={"id": media_id, "mime_type": "image/png"})
+    shown = wait_until(lambda: (lambda o: o if o and len(o) == 2 else None)(
+        outcomes(live, media_id)), 15, message="both messages' image to be stored")
+    digest = hashlib.sha256(PNG + b"again").hexdigest()
+    assert [m.get("url") for m in shown] == [f"/media/{digest}"] * 2
     events = media_events(live.db_path)[before:]
-    assert [e.data["media_id"] for e in events] == [media_id]
+    assert [(e.type, e.data["media_id"]) for e in events] == [("media.stored", media_id)] * 2
+    assert len({e.data["message_id"] for e in events}) == 2
+    assert all(e.idempotency_key == f"media:message:{e.data['message_id']}" for e in events)
+    assert counted.looked[media_id] == 2  # one GET /{media-id}, one download
+    assert first != second
+    wait_until(lambda: httpx.get(live.url + "/healthz").json().get("media_pending") == 0, 10,
+               message="no media left to fetch")
     assert check(live.db_path, default_projector()).identical
 
 

@@ -64,7 +64,9 @@ def as_first_release(db: Path) -> None:
 
 
 def bumped(name: str, version: int = 2) -> Projector:
-    return Projector([dataclasses.replace(p, version=version) if p.name == name else p
+    """The registered projections as the first release had them (version 1), but
+    ``name`` at ``version``: what a release bumping only ``name`` would run."""
+    return Projector([dataclasses.replace(p, version=version if p.name == name else 1)
                       for p in PROJECTIONS])
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from quart import Blueprint, Response, jsonify, request
+from quart import Blueprint, Response, jsonify
 
 from crm.api.errors import ApiError, BadRequest, Conflict, error_response
 from crm.api.guard import current_agent, require_admin
+from crm.api.json_body import json_body
 from crm.api.services import services
 from crm.auth import commands, passwords
 from crm.auth.errors import AuthError
@@ -32,7 +33,7 @@ async def _auth_error(error: AuthError) -> Response:
 
 
 async def _body() -> dict[str, Any]:
-    body = await request.get_json(silent=True)
+    body = await json_body()
     if not isinstance(body, dict):
         raise BadRequest("send a JSON object", code="bad_body")
     return body

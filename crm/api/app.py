@@ -19,6 +19,7 @@ from crm.api import (
     guard,
     health,
     login,
+    openapi,
     pages,
     read_chat,
     reads,
@@ -28,6 +29,7 @@ from crm.api import (
     templates,
     webhook,
 )
+from crm.api import channel as channel_api
 from crm.api import customers as customers_api
 from crm.api import export as export_api
 from crm.api import media as media_api
@@ -47,7 +49,8 @@ BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.bluep
               login.blueprint,
               pages.blueprint, agents.blueprint, customers_api.blueprint,
               export_api.blueprint,
-              send.blueprint, media_api.blueprint, templates.blueprint, read_chat.blueprint)
+              send.blueprint, media_api.blueprint, templates.blueprint, read_chat.blueprint,
+              channel_api.blueprint, openapi.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
@@ -62,7 +65,7 @@ def health_facts(crm: Services) -> tuple[HealthFact, ...]:
 def create_app(settings: Settings) -> Quart:
     app = Quart(__name__, static_folder=None, template_folder=str(TEMPLATES))
     app.config["MAX_CONTENT_LENGTH"] = 4 * 1024 * 1024
-    projector = default_projector()
+    projector = default_projector(settings)
     errors.install(app)
     guard.install(app)
     security.install(app)

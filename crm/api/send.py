@@ -17,6 +17,7 @@ from quart import Blueprint, Quart, Request, Response, jsonify, request
 from crm.api import cookies
 from crm.api.errors import BadRequest, Conflict, NotFound
 from crm.api.guard import current_agent
+from crm.api.json_body import json_body
 from crm.api.send_input import (
     Draft,
     NotRetryable,
@@ -126,7 +127,7 @@ async def _draft() -> Draft:
         form = await request.form
         files = await request.files
         return file_draft(form, files.get("file"))
-    body = await request.get_json(force=True, silent=True)
+    body = await json_body(force=True)
     if not isinstance(body, dict):
         raise BadRequest("send a JSON object (text or template) or a multipart form (file)",
                          code="bad_json")

@@ -30,7 +30,7 @@ def create_schema(db: sqlite3.Connection) -> None:
 
 @contextmanager
 def open_store(settings: Settings) -> Iterator[EventStore]:
-    store = EventStore(settings.db_path, default_projector())
+    store = EventStore(settings.db_path, default_projector(settings))
     try:
         yield store
     finally:

@@ -148,10 +148,12 @@ def run_backup(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from crm.audit.importer import ImportRefused, import_export
     from crm.progress import terminal_bar
+    from crm.projections import default_projector
 
     settings = load_settings()
     try:
         result = import_export(args.file, settings.db_path,
+                               projector=default_projector(settings),
                                progress=terminal_bar("import", "MB", 10**6),
                                replay_progress=terminal_bar("replay"))
     except ImportRefused as exc:

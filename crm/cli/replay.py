@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     prepare_database(settings)
-    projector = default_projector()
+    projector = default_projector(settings)
     if args.check:
         result = check(settings.db_path, projector, terminal_bar("check"))
         if result.identical:

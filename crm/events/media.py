@@ -2,7 +2,13 @@
 before its links expire, or given up on with a reason.
 
 Both events are on the chat's stream and share the idempotency key
-``media:<Meta's media id>``: whatever happens, a media id has one outcome in the log.
+``media:message:<message id>``: whatever happens, a received message's file has one
+outcome in the log. Meta reuses a media id (a forwarded sticker, a file sent again),
+so two messages may name one media id: each gets its own outcome, the second reusing
+the file the first stored.
+
+Logs written before keyed the outcome by media id (``media:<Meta's media id>``); such
+an event still marks the message it names (``message_id``), and only that one.
 """
 
 from __future__ import annotations
@@ -12,8 +18,13 @@ from typing import Any
 from crm.events.model import Event
 
 
+def outcome_key(message_id: str) -> str:
+    """The idempotency key of the one outcome (stored or failed) of a message's file."""
+    return f"media:message:{message_id}"
+
+
 def media_key(media_id: str) -> str:
-    """The idempotency key of a media id's one outcome (stored or failed)."""
+    """The key older versions gave an outcome: one per media id (read, never written)."""
     return f"media:{media_id}"
 
 

@@ -1,8 +1,15 @@
 """The inbound media worker's own state: how far it has read the log, and what is due.
 
 Not a projection: these rows record work in progress (attempts, the next try), which
-replay must never redo. Each media id is one job (its primary key) until its outcome
-(``media.stored`` or ``media.failed``, idempotency key ``media:<id>``) is in the log.
+replay must never redo. Each received message with a file is one job (its primary
+key) until its outcome (``media.stored`` or ``media.failed``, idempotency key
+``media:message:<message id>``) is in the log. Meta reuses media ids, so two jobs may
+name one media id; the worker downloads it once and gives the second the same file.
+
+Older versions keyed jobs and outcomes by media id, which left the second message of a
+shared media id waiting forever. ``create_schema`` moves such a table to the new key
+and scans the log again from the start, so those messages get their file now; an old
+outcome (``media:<media id>``) still counts for the message it names.
 All functions take a connection and run one short transaction.
 """
 
@@ -14,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from crm.events import Connection, EventStore, immediate, parse_time
-from crm.events.media import media_key
+from crm.events.media import media_key, outcome_key
 
 #: Meta keeps a received media id downloadable this long.
 MEDIA_ID_LIFETIME = timedelta(days=7)
@@ -27,8 +34,8 @@ CREATE TABLE IF NOT EXISTS media_checkpoint (
     position  INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS media_jobs (
-    media_id    TEXT PRIMARY KEY,
-    message_id  TEXT NOT NULL,
+    message_id  TEXT PRIMARY KEY,
+    media_id    TEXT NOT NULL,
     phone       TEXT NOT NULL,
     kind        TEXT NOT NULL,
     media       TEXT NOT NULL,
@@ -47,8 +54,8 @@ RECEIVED = "message.received"
 
 @dataclass(frozen=True)
 class Job:
-    media_id: str
     message_id: str
+    media_id: str
     phone: str
     kind: str
     media: dict[str, Any]
@@ -58,13 +65,39 @@ class Job:
 
 
 def create_schema(conn: Connection) -> None:
-    conn.executescript(SCHEMA)
+    with immediate(conn):
+        keys = {row[1]: row[5] for row in conn.execute("PRAGMA table_info(media_jobs)")}
+        if keys.get("media_id") == 1:  # an older version's jobs, one per media id
+            conn.execute("ALTER TABLE media_jobs RENAME TO media_jobs_by_media_id")
+            conn.execute("DROP INDEX IF EXISTS media_jobs_due")
+            _create(conn)
+            conn.execute(
+                "INSERT OR IGNORE INTO media_jobs (message_id, media_id, phone, kind, media, "
+                "expires, attempts, due, last_error, position) SELECT message_id, media_id, "
+                "phone, kind, media, expires, attempts, due, last_error, position "
+                "FROM media_jobs_by_media_id")
+            conn.execute("DROP TABLE media_jobs_by_media_id")
+            # Second messages of a shared media id were never given a job: look again.
+            conn.execute("UPDATE media_checkpoint SET position = 0 WHERE name = ?",
+                         (CHECKPOINT,))
+        else:
+            _create(conn)
+
+
+def _create(conn: Connection) -> None:
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
     conn.execute("INSERT OR IGNORE INTO media_checkpoint (name, position) VALUES (?, 0)",
                  (CHECKPOINT,))
 
 
-def _has_outcome(conn: Connection, media_id: str) -> bool:
-    return EventStore.over(conn).find_by_key(media_key(media_id)) is not None
+def _has_outcome(conn: Connection, message_id: str, media_id: str) -> bool:
+    store = EventStore.over(conn)
+    if store.find_by_key(outcome_key(message_id)) is not None:
+        return True
+    legacy = store.find_by_key(media_key(media_id))
+    return legacy is not None and legacy.data.get("message_id") == message_id
 
 
 @dataclass(frozen=True)
@@ -93,7 +126,7 @@ def find(conn: Connection, now: float) -> Found | None:
         media = data.get("media")
         if isinstance(media, dict) and media.get("id"):
             expires = (parse_time(event.occurred_at) + MEDIA_ID_LIFETIME).timestamp()
-            found.append((str(media["id"]), event.id, data["phone"],
+            found.append((event.id, str(media["id"]), data["phone"],
                           data.get("message_type") or "document", json.dumps(media), expires,
                           now, event.position))
     return Found(after, upto, found)
@@ -104,9 +137,9 @@ def add(conn: Connection, found: Found) -> int:
     with immediate(conn):
         added = 0
         for job in found.jobs:
-            if not _has_outcome(conn, job[0]):
+            if not _has_outcome(conn, job[0], job[1]):
                 added += conn.execute(
-                    "INSERT OR IGNORE INTO media_jobs (media_id, message_id, phone, kind, "
+                    "INSERT OR IGNORE INTO media_jobs (message_id, media_id, phone, kind, "
                     "media, expires, due, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", job
                 ).rowcount
         conn.execute("UPDATE media_checkpoint SET position = ? WHERE name = ? AND position = ?",
@@ -122,32 +155,32 @@ def scan(conn: Connection, now: float) -> int:
 
 def due_jobs(conn: Connection, now: float, limit: int) -> list[Job]:
     rows = conn.execute(
-        "SELECT media_id, message_id, phone, kind, media, expires, attempts, last_error "
+        "SELECT message_id, media_id, phone, kind, media, expires, attempts, last_error "
         "FROM media_jobs WHERE due <= ? ORDER BY due, position LIMIT ?", (now, limit)
     ).fetchall()
     return [Job(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7]) for r in rows]
 
 
-def start_attempt(conn: Connection, media_id: str) -> int | None:
+def start_attempt(conn: Connection, job: Job) -> int | None:
     """Count an attempt before it starts (a crash mid-download still counts); None if
     the job is done already. The job stays due: only the lease holder works on jobs,
     and it skips its own in flight, so a holder that died leaves it to the next."""
-    if _has_outcome(conn, media_id):
-        conn.execute("DELETE FROM media_jobs WHERE media_id = ?", (media_id,))
+    if _has_outcome(conn, job.message_id, job.media_id):
+        conn.execute("DELETE FROM media_jobs WHERE message_id = ?", (job.message_id,))
         return None
     row = conn.execute(
-        "UPDATE media_jobs SET attempts = attempts + 1 WHERE media_id = ? "
-        "RETURNING attempts", (media_id,)).fetchone()
+        "UPDATE media_jobs SET attempts = attempts + 1 WHERE message_id = ? "
+        "RETURNING attempts", (job.message_id,)).fetchone()
     return row[0] if row else None
 
 
-def retry_later(conn: Connection, media_id: str, due: float, error: str) -> None:
-    conn.execute("UPDATE media_jobs SET due = ?, last_error = ? WHERE media_id = ?",
-                 (due, error, media_id))
+def retry_later(conn: Connection, message_id: str, due: float, error: str) -> None:
+    conn.execute("UPDATE media_jobs SET due = ?, last_error = ? WHERE message_id = ?",
+                 (due, error, message_id))
 
 
-def finish(conn: Connection, media_id: str) -> None:
-    conn.execute("DELETE FROM media_jobs WHERE media_id = ?", (media_id,))
+def finish(conn: Connection, message_id: str) -> None:
+    conn.execute("DELETE FROM media_jobs WHERE message_id = ?", (message_id,))
 
 
 def pending(conn: Connection) -> int:

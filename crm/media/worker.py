@@ -4,8 +4,11 @@ from Meta and kept before its links expire.
 One per deployment: the process holding the ``media.inbound`` lease (``crm.jobs.lease``,
 the sender's mechanism under another name) does the work; a dead holder's
 lease is taken over. It reads the log from its own checkpoint
-(``crm.media.jobs``), fetches each media id once, and appends ``media.stored`` or,
-when no attempt can succeed any more, ``media.failed`` with the reason. Failures that
+(``crm.media.jobs``), fetches each message's file, and appends ``media.stored`` or,
+when no attempt can succeed any more, ``media.failed`` with the reason. A media id
+Meta reuses (a forwarded sticker, a file sent again) is downloaded once: the next
+message naming it is given the file already kept (the ``media_ids`` projection), and
+two jobs of one media id never run at the same time. Failures that
 may pass are retried with a doubling delay (``CRM_MEDIA_RETRY_SECONDS`` up to an hour)
 while the media id still works (seven days after the message).
 """
@@ -21,7 +24,7 @@ from typing import Any
 from crm.config import Settings
 from crm.events import Database, EventStoreError
 from crm.events.connection import translating
-from crm.events.media import MediaFailed, MediaStored, media_key
+from crm.events.media import MediaFailed, MediaStored, outcome_key
 from crm.events.messages import chat_stream
 from crm.events.store import open_connection
 from crm.jobs.backoff import backoff
@@ -29,7 +32,8 @@ from crm.jobs.lease import RENEW_EVERY, Lease
 from crm.media import jobs
 from crm.media.backends import media_store
 from crm.media.fetch import FetchError, fetch
-from crm.media.store import MediaStore, MediaStoreError
+from crm.media.store import MediaStore, MediaStoreError, StoredFile
+from crm.projections.media import file_for_media_id
 from crm.whatsapp.graph import GraphClient
 
 log = logging.getLogger("crm.media")
@@ -54,7 +58,9 @@ class MediaWorker:
         self.lease = Lease(db, name=LEASE)
         self.base_delay = settings.media_retry_seconds
         self.wake = asyncio.Event()
+        #: Attempts in flight by message id, and the media ids they fetch.
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._fetching: set[str] = set()
 
     async def run(self) -> None:
         stopping = self.stopping
@@ -93,26 +99,41 @@ class MediaWorker:
         free = CONCURRENCY - len(self._running)
         if free <= 0:
             return
-        for job in await self.db.read(jobs.due_jobs, now, CONCURRENCY):
-            if job.media_id in self._running or free <= 0:
+        # More than free: jobs sharing a media id in flight are passed over.
+        for job in await self.db.read(jobs.due_jobs, now, CONCURRENCY * 4):
+            if free <= 0:
+                break
+            if job.message_id in self._running or job.media_id in self._fetching:
                 continue
             free -= 1
             task = asyncio.create_task(self._attempt(job))
-            self._running[job.media_id] = task
+            self._running[job.message_id] = task
+            self._fetching.add(job.media_id)
 
-            def forget(_task: asyncio.Task[None], media_id: str = job.media_id) -> None:
-                self._running.pop(media_id, None)
+            def forget(_task: asyncio.Task[None], job: jobs.Job = job) -> None:
+                self._running.pop(job.message_id, None)
+                self._fetching.discard(job.media_id)
 
             task.add_done_callback(forget)
 
+    async def _kept(self, job: jobs.Job) -> StoredFile | None:
+        """The file a message naming the same media id already had stored, if any."""
+        found = await self.db.read(file_for_media_id, job.media_id)
+        if found is None:
+            return None
+        return StoredFile(found["sha256"], found["size"], found["mime_type"],
+                          found["filename"], found["backend"], found["ref"], found["link"])
+
     async def _attempt(self, job: jobs.Job) -> None:
-        attempts = await self.db.write(jobs.start_attempt, job.media_id)
+        attempts = await self.db.write(jobs.start_attempt, job)
         if attempts is None:
             return
         try:
-            fetched = await fetch(self.graph, job.media, job.kind)
-            stored = await asyncio.to_thread(self.store.put, fetched.content,
-                                             fetched.mime_type, fetched.filename)
+            stored = await self._kept(job)
+            if stored is None:
+                fetched = await fetch(self.graph, job.media, job.kind)
+                stored = await asyncio.to_thread(self.store.put, fetched.content,
+                                                 fetched.mime_type, fetched.filename)
         except FetchError as exc:
             await self._failed(job, attempts, exc.reason, exc.permanent)
             return
@@ -128,8 +149,8 @@ class MediaWorker:
                             sha256=stored.sha256, mime_type=stored.mime_type, size=stored.size,
                             filename=stored.filename, store=stored.reference())
         await self.db.record([event.new(chat_stream(job.phone), actor=ACTOR,
-                                        idempotency_key=media_key(job.media_id))])
-        await self.db.write(jobs.finish, job.media_id)
+                                        idempotency_key=outcome_key(job.message_id))])
+        await self.db.write(jobs.finish, job.message_id)
         log.info("media %s of %s stored (%d bytes, %s)", job.media_id, job.message_id,
                  stored.size, stored.backend)
 
@@ -139,15 +160,15 @@ class MediaWorker:
         if not permanent and due < job.expires:
             log.warning("media %s: attempt %d failed (%s); next try in %.0f s",
                         job.media_id, attempts, reason, due - time.time())
-            await self.db.write(jobs.retry_later, job.media_id, due, reason)
+            await self.db.write(jobs.retry_later, job.message_id, due, reason)
             return
         if not permanent:
             reason = f"gave up after {attempts} attempts before the media id expired: {reason}"
         event = MediaFailed(message_id=job.message_id, phone=job.phone, media_id=job.media_id,
                             reason=reason, attempts=attempts)
         await self.db.record([event.new(chat_stream(job.phone), actor=ACTOR,
-                                        idempotency_key=media_key(job.media_id))])
-        await self.db.write(jobs.finish, job.media_id)
+                                        idempotency_key=outcome_key(job.message_id))])
+        await self.db.write(jobs.finish, job.message_id)
         log.warning("media %s of %s failed: %s", job.media_id, job.message_id, reason)
 
     async def cancel(self) -> None:

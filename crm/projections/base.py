@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from crm.events import RecordedEvent
 from crm.events.store import iter_after
 from crm.projections import checkpoints
+from crm.projections.options import FoldOptions
 from crm.projections.transaction import Transaction
 
 log = logging.getLogger("crm.projections")
@@ -46,8 +47,11 @@ class Projection:
 class Projector:
     """Applies events to every projection and advances their checkpoints."""
 
-    def __init__(self, projections: Sequence[Projection]) -> None:
+    def __init__(self, projections: Sequence[Projection],
+                 options: FoldOptions | None = None) -> None:
         self.projections = tuple(projections)
+        #: Handed to every handler (``tx.options``): live, catch-up and replay alike.
+        self.options = options or FoldOptions()
         self._handlers: dict[str, list[tuple[Handler, str]]] = {}
         for projection in self.projections:
             for type_name, handler in projection.handlers.items():
@@ -91,7 +95,7 @@ class Projector:
     def apply(self, events: Iterable[RecordedEvent], conn: sqlite3.Connection) -> None:
         last = None
         handlers = self._handlers
-        tx = Transaction(conn)
+        tx = Transaction(conn, self.options)
         for event in events:
             for handler, name in handlers.get(event.type, ()):
                 _run(handler, name, event, tx, conn)
@@ -131,7 +135,7 @@ class Projector:
             start = min(self.checkpoints(conn).values(), default=0)
             count = 0
             batch: list[RecordedEvent] = []
-            tx = Transaction(conn)
+            tx = Transaction(conn, self.options)
             for event in iter_after(conn, start):
                 batch.append(event)
                 if len(batch) >= 5000:

@@ -2,6 +2,10 @@
 
 ``/media/<sha256>`` serves local files straight from ``CRM_DATA_DIR/media``; a file
 kept on Google Drive is found here (its Drive file id) from its ``media.stored``.
+
+``media_ids`` maps Meta's media id to the file stored for it: Meta reuses a media id
+(forwarded stickers, files sent again), and the media worker gives the next message
+naming it the file already kept instead of downloading it again.
 """
 
 from __future__ import annotations
@@ -24,6 +28,11 @@ CREATE TABLE IF NOT EXISTS media_files (
     link       TEXT,
     position   INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS media_ids (
+    media_id   TEXT PRIMARY KEY,
+    sha256     TEXT NOT NULL,
+    position   INTEGER NOT NULL
+);
 """
 
 
@@ -40,12 +49,15 @@ def on_stored(event: RecordedEvent, tx: Transaction) -> None:
          data["mime_type"], data.get("filename"), data["size"], store.get("link"),
          event.position),
     )
+    if data.get("media_id"):
+        tx.execute("INSERT OR REPLACE INTO media_ids (media_id, sha256, position) "
+                   "VALUES (?, ?, ?)", (data["media_id"], data["sha256"], event.position))
 
 
 PROJECTION = Projection(
-    name="media", version=1,
+    name="media", version=2,
     schema=SCHEMA,
-    tables=("media_files",),
+    tables=("media_files", "media_ids"),
     handlers={"media.stored": on_stored},
 )
 
@@ -58,3 +70,9 @@ def get_file(db: sqlite3.Connection, sha256: str) -> dict[str, Any] | None:
     backend, ref, mime_type, filename, size, link = row
     return {"sha256": sha256, "backend": backend, "ref": ref, "mime_type": mime_type,
             "filename": filename, "size": size, "link": link}
+
+
+def file_for_media_id(db: sqlite3.Connection, media_id: str) -> dict[str, Any] | None:
+    """The file last stored for Meta's media id, as ``get_file`` gives it, if any."""
+    row = db.execute("SELECT sha256 FROM media_ids WHERE media_id = ?", (media_id,)).fetchone()
+    return get_file(db, row[0]) if row else None

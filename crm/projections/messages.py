@@ -3,7 +3,14 @@
 Status only moves forward (``sent < delivered < read < played``; ``failed`` is final),
 whatever order Meta's webhooks arrive in. Anything naming a message we have not seen
 yet (a status that beats the send's answer, a reaction to an unknown message) waits in
-``pending_by_wamid`` and is applied the moment that message appears.
+``pending_by_wamid`` and is applied the moment that message appears. Statuses of
+messages sent from other apps on the same number never find theirs, so a waiting row
+expires ``CRM_PENDING_STATUS_DAYS`` after its event, in event time (never the clock):
+each status or message folded drops the rows older than its own time minus that many
+days, so replay reaches the same rows.
+
+A status's ``pricing`` (what Meta bills for the message: ``category``, ``billable``,
+``type``, ``pricing_model``) is kept on the message; Meta sends it on one status only.
 """
 
 from __future__ import annotations
@@ -40,9 +47,15 @@ CREATE INDEX IF NOT EXISTS messages_by_thread ON messages(phone, ts, position);
 CREATE TABLE IF NOT EXISTS pending_by_wamid (
     wamid    TEXT NOT NULL,
     position INTEGER NOT NULL,
+    ts       INTEGER NOT NULL,
     PRIMARY KEY (wamid, position)
 );
+CREATE INDEX IF NOT EXISTS pending_by_time ON pending_by_wamid(ts);
 """
+
+#: The parts of a status's ``pricing`` the thread shows.
+PRICING_FIELDS = ("category", "billable", "type", "pricing_model")
+DAY_MS = 86_400_000
 
 #: Forward order of delivery statuses; ``failed`` is handled apart as final.
 STATUS_RANK = {"received": 0, "queued": 0, "unknown": 0, "sent": 1, "delivered": 2,
@@ -70,10 +83,17 @@ def _id_for_wamid(tx: Transaction, wamid: str | None) -> str | None:
 
 
 def _wait_for(tx: Transaction, wamid: str, event: RecordedEvent) -> None:
+    _expire(tx, event)
     tx.execute(
-        "INSERT OR IGNORE INTO pending_by_wamid (wamid, position) VALUES (?, ?)",
-        (wamid, event.position),
+        "INSERT OR IGNORE INTO pending_by_wamid (wamid, position, ts) VALUES (?, ?, ?)",
+        (wamid, event.position, _ms(event.occurred_at)),
     )
+
+
+def _expire(tx: Transaction, event: RecordedEvent) -> None:
+    """Drop waiting rows older than this event's time minus the pending days."""
+    horizon = _ms(event.occurred_at) - tx.options.pending_status_days * DAY_MS
+    tx.execute("DELETE FROM pending_by_wamid WHERE ts < ?", (horizon,))
 
 
 def _release(tx: Transaction, wamid: str) -> None:
@@ -94,6 +114,7 @@ def _release(tx: Transaction, wamid: str) -> None:
 
 def on_received(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
+    _expire(tx, event)
     kind = data.get("message_type", "unknown")
     if kind in ANNOTATIONS:
         _annotate(event, tx, kind)
@@ -173,11 +194,30 @@ def _set_status(tx: Transaction, message_id: str, current: str, status: str,
 
 def on_status(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
-    row = tx.fetchone("SELECT id, status FROM messages WHERE wamid = ?", (data["wamid"],))
+    row = tx.fetchone("SELECT id, status, extra FROM messages WHERE wamid = ?",
+                      (data["wamid"],))
     if row is None:
         _wait_for(tx, data["wamid"], event)
         return
+    _expire(tx, event)
     _set_status(tx, row[0], row[1], data["status"], data.get("error"))
+    pricing = _pricing(data)
+    if pricing:
+        extra = json.loads(row[2]) if row[2] else {}
+        extra["pricing"] = pricing
+        tx.execute("UPDATE messages SET extra = ? WHERE id = ?", (_dumps(extra), row[0]))
+
+
+def _pricing(data: dict[str, Any]) -> dict[str, Any] | None:
+    """Meta's ``pricing`` of a status (from ``raw``, so logs older than this read it too),
+    its documented fields only, each a string or a boolean."""
+    raw = data.get("raw")
+    pricing = raw.get("pricing") if isinstance(raw, dict) else None
+    if not isinstance(pricing, dict):
+        return None
+    kept = {k: pricing[k] for k in PRICING_FIELDS
+            if isinstance(pricing.get(k), str | bool) and pricing[k] != ""}
+    return kept or None
 
 
 def on_queued(event: RecordedEvent, tx: Transaction) -> None:
@@ -267,7 +307,7 @@ HANDLERS: dict[str, Handler] = {
 }
 
 PROJECTION = Projection(
-    name="messages", version=1, schema=SCHEMA, tables=("messages", "pending_by_wamid"),
+    name="messages", version=2, schema=SCHEMA, tables=("messages", "pending_by_wamid"),
     handlers=HANDLERS,
     replay_group=1,  # the heaviest: folded beside all the others during replay
 )

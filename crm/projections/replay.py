@@ -21,6 +21,7 @@ from crm.events.store import last_position, open_connection, read_after
 from crm.progress import Update
 from crm.projections import checkpoints
 from crm.projections.base import Projection, Projector
+from crm.projections.options import FoldOptions
 
 PAGE = 5000
 COPY_CHUNK = 250_000
@@ -100,7 +101,7 @@ def rebuild(db_path: str | Path, projector: Projector, progress: Update | None =
             with ProcessPoolExecutor(len(groups), mp_context=context) as pool:
                 futures = [
                     pool.submit(_build_group, str(db_path), [p.name for p in group.projections],
-                                upto, progress is not None and index == 0)
+                                upto, progress is not None and index == 0, projector.options)
                     for index, group in enumerate(groups)
                 ]
                 paths.extend(Path(f.result()) for f in futures)
@@ -130,8 +131,8 @@ def _groups(projector: Projector) -> list[Projector]:
     if any(registered.get(p.name) is not p for p in projector.projections):
         return [projector]
     numbers = sorted({p.replay_group for p in projector.projections}, reverse=True)
-    return [Projector([p for p in projector.projections if p.replay_group == n])
-            for n in numbers]
+    return [Projector([p for p in projector.projections if p.replay_group == n],
+                      projector.options) for n in numbers]
 
 
 def _build(db_path: Path, projector: Projector, upto: int,
@@ -148,12 +149,13 @@ def _build(db_path: Path, projector: Projector, upto: int,
     return path
 
 
-def _build_group(db_path: str, names: list[str], upto: int, show_progress: bool) -> str:
+def _build_group(db_path: str, names: list[str], upto: int, show_progress: bool,
+                 options: FoldOptions) -> str:
     """``_build`` in a worker process, for the registered projections named."""
     from crm.progress import terminal_bar
     from crm.projections import PROJECTIONS
 
-    projector = Projector([p for p in PROJECTIONS if p.name in names])
+    projector = Projector([p for p in PROJECTIONS if p.name in names], options)
     progress = terminal_bar("replay") if show_progress else None
     return str(_build(Path(db_path), projector, upto, progress))
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from crm.events import EventStore, Recorder
+from crm.projections.options import FoldOptions
 
 Params = Sequence[Any] | dict[str, Any]
 
@@ -71,7 +72,8 @@ class Transaction:
     row, or None).
     """
 
-    __slots__ = ("execute", "executemany", "fetchone", "fetchall", "fetchval", "events")
+    __slots__ = ("execute", "executemany", "fetchone", "fetchall", "fetchval", "events",
+                 "options")
 
     execute: Callable[..., None]
     executemany: Callable[..., None]
@@ -80,8 +82,10 @@ class Transaction:
     fetchval: Callable[..., Any]
     #: The log, read inside this transaction (handlers never write events).
     events: Recorder
+    #: The settings that shape what handlers write (the same live and in replay).
+    options: FoldOptions
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, options: FoldOptions | None = None) -> None:
         run = conn.execute
         run_many = conn.executemany
         vetted = _VETTED
@@ -118,3 +122,4 @@ class Transaction:
         self.fetchall = fetchall
         self.fetchval = fetchval
         self.events = EventStore.over(conn)
+        self.options = options or FoldOptions()

@@ -30,14 +30,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crm.config import ConfigError, Settings
+from crm.config import GRAPH_API_VERSION, ConfigError, Settings
 from crm.sandbox import PHONE_NUMBER_ID, WABA_ID
 from crm.secret_files import read_or_create
 
 SECRET_FILE = "sandbox_secret"
 CONTROL_TOKEN_FILE = "sandbox_control_token"
 STATE_FILE = "sandbox.json"
-API_VERSION = "v25.0"
+API_VERSION = GRAPH_API_VERSION
 START_TIMEOUT = 15.0
 
 _secrets: dict[Path, str] = {}

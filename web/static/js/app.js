@@ -7,6 +7,7 @@
 import { api, ApiError, randomKey } from "./api.js";
 import { onTick } from "./clock.js";
 import { Composer } from "./composer.js";
+import { ChannelPanel } from "./channel.js";
 import { CustomerPanel } from "./customer.js";
 import { $ } from "./dom.js";
 import { initials, showPhone, windowText } from "./format.js";
@@ -31,6 +32,7 @@ let currentChat = null;
 let unseen = 0;
 
 const customer = new CustomerPanel();
+const channelPanel = new ChannelPanel();
 const lightbox = $("#lightbox");
 const lightboxImage = $("#lightbox-image");
 lightbox.addEventListener("click", (event) => {
@@ -213,6 +215,7 @@ function showChannel(data) {
 function onEvent(event) {
   if (event.type === "channel.health") {
     showChannel(event.data || {});
+    if (channelPanel.panel && channelPanel.panel.open) channelPanel.refresh();
     return;
   }
   const phone = phoneOf(event);

@@ -1,6 +1,7 @@
 // One message in the thread: its bubble (in on the left, out on the right), the quoted
 // message it replies to, its time and ticks, the failure reason with a retry button,
-// edit and forward marks, and its reactions underneath.
+// edit and forward marks, its details (what Meta bills for it), and its reactions
+// underneath.
 
 import { content } from "./content.js";
 import { h, srOnly } from "./dom.js";
@@ -63,6 +64,25 @@ function edited(message) {
     h("p", { class: "bubble-text mt-0.5 text-slate-500", text: original }));
 }
 
+// What Meta bills for an outbound message (a status's `pricing`), as text.
+export function pricingText(pricing) {
+  if (!pricing || typeof pricing !== "object") return "";
+  const text = (value) => (typeof value === "string" && value ? value : null);
+  return [text(pricing.category) && `category ${pricing.category}`,
+          text(pricing.type) && `type ${pricing.type}`,
+          text(pricing.pricing_model) && `model ${pricing.pricing_model}`,
+          typeof pricing.billable === "boolean" ? (pricing.billable ? "billable" : "not billable") : null]
+    .filter(Boolean).join(" · ");
+}
+
+function details(message) {
+  const pricing = pricingText(message.pricing);
+  if (!pricing) return null;
+  return h("details", { class: "message-details mt-0.5 text-[11px] text-slate-500" },
+    h("summary", { class: "cursor-pointer" }, "Details"),
+    h("p", { class: "pricing mt-0.5", text: `Meta pricing: ${pricing}` }));
+}
+
 function reactions(message) {
   const list = Array.isArray(message.reactions) ? message.reactions.filter((r) => r && r.emoji) : [];
   if (!list.length) return null;
@@ -94,6 +114,7 @@ export function renderMessage(message, ctx) {
       out && message.agent ? h("span", { "aria-hidden": "true", text: "·" }) : null,
       h("time", { class: "shrink-0 whitespace-nowrap", datetime: message.timestamp, title: fullTime(message.timestamp), text: timeOfDay(message.timestamp) }),
       out ? tick(message.status) : null),
+    details(message),
     failure(message, ctx));
   const reply = h("button", {
     type: "button", "aria-label": "Reply to this message", title: "Reply",

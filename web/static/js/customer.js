@@ -1,5 +1,6 @@
 // The customer-list row of the open chat (name and attributes from the sheet or CSV),
-// behind a "Customer details" button in the thread header.
+// and what the customer told Meta about marketing messages (stopped, resumed), behind a
+// "Customer details" button in the thread header.
 
 import { api } from "./api.js";
 import { $, h } from "./dom.js";
@@ -11,6 +12,7 @@ export class CustomerPanel {
     this.panel = $("#customer-panel");
     this.list = $("#customer-attributes");
     this.source = $("#customer-source");
+    this.preferences = $("#customer-preferences");
     this.phone = null;
     this.toggle.addEventListener("click", () => {
       const open = this.panel.hidden;
@@ -22,16 +24,26 @@ export class CustomerPanel {
   async show(phone) {
     this.phone = phone;
     let customer = null;
+    let preferences = [];
+    const key = encodeURIComponent(phone);
     try {
-      customer = (await api(`/api/customers/${encodeURIComponent(phone)}`)).customer;
+      customer = (await api(`/api/customers/${key}`)).customer;
     } catch {
       customer = null; // not on the customer list (404), or unreachable: nothing to show
+    }
+    try {
+      const answer = await api(`/api/customers/${key}/preferences`);
+      preferences = Array.isArray(answer.preferences) ? answer.preferences : [];
+    } catch {
+      preferences = [];
     }
     if (phone !== this.phone) return;
     const attributes = Object.entries((customer && customer.attributes) || {})
       .filter(([, value]) => value !== null && value !== undefined && value !== "");
-    this.toggle.hidden = !customer;
-    if (!customer) {
+    this.preferences.replaceChildren(...preferences.map((p) => h("li", { class: "preference", text: preferenceText(p) })));
+    this.preferences.hidden = !preferences.length;
+    this.toggle.hidden = !customer && !preferences.length;
+    if (!customer && !preferences.length) {
       this.panel.hidden = true;
       this.toggle.setAttribute("aria-expanded", "false");
       return;
@@ -40,6 +52,11 @@ export class CustomerPanel {
       h("dt", { class: "font-medium text-slate-600", text: key }),
       h("dd", { class: "min-w-0 break-words text-slate-900", text: typeof value === "string" ? value : JSON.stringify(value) }),
     ]));
+    if (!customer) {
+      this.list.replaceChildren(h("dt", { class: "text-slate-500", text: "Not on the customer list." }));
+      this.source.textContent = "";
+      return;
+    }
     if (!attributes.length) this.list.append(h("dt", { class: "text-slate-500", text: "No other details on the customer list." }));
     this.source.textContent = [customer.source ? `From ${customer.source}` : "", customer.updated_at ? `updated ${fullTime(customer.updated_at)}` : ""]
       .filter(Boolean).join(", ");
@@ -51,4 +68,15 @@ export class CustomerPanel {
     this.panel.hidden = true;
     this.toggle.setAttribute("aria-expanded", "false");
   }
+}
+
+const CHOICES = { stop: "stopped", resume: "resumed", signup: "signed up for" };
+
+// "Marketing messages: stopped (date). User requested to stop marketing messages".
+export function preferenceText(preference) {
+  const category = String(preference.category || "marketing_messages").replace(/_/g, " ");
+  const choice = CHOICES[preference.value] || String(preference.value || "");
+  const when = preference.at ? ` on ${fullTime(preference.at)}` : "";
+  const detail = preference.detail ? `: ${preference.detail}` : "";
+  return `Customer ${choice} ${category}${when}${detail}`;
 }
