@@ -129,6 +129,21 @@ class Settings(BaseSettings):
         return [_variable(name) for name in sorted(self.model_fields_set)
                 if name.startswith("whatsapp_")]
 
+    #: Working as a team: who gets a new chat (``manual``, or ``round_robin`` over the
+    #: enabled agents online with fewer than ``CRM_ASSIGNMENT_CAPACITY`` open chats),
+    #: which chats agents who are not admins see (``all``, or ``assigned``: theirs and
+    #: unassigned ones), who may reply in an assigned chat (``anyone`` or ``assignee``),
+    #: and after how many minutes a waiting chat is late.
+    assignment: Literal["manual", "round_robin"] = Field(
+        "manual", validation_alias=_env("CRM_ASSIGNMENT"))
+    assignment_capacity: int = Field(
+        20, ge=1, validation_alias=_env("CRM_ASSIGNMENT_CAPACITY"))
+    visibility: Literal["all", "assigned"] = Field(
+        "all", validation_alias=_env("CRM_VISIBILITY"))
+    reply_policy: Literal["anyone", "assignee"] = Field(
+        "anyone", validation_alias=_env("CRM_REPLY_POLICY"))
+    sla_minutes: float = Field(15.0, gt=0, validation_alias=_env("CRM_SLA_MINUTES"))
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "crm.db"

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1] / "crm"
 
 INNER = ("crm.projections", "crm.whatsapp", "crm.media", "crm.sender", "crm.stream",
-         "crm.auth", "crm.audit", "crm.customers", "crm.jobs", "crm.google")
+         "crm.auth", "crm.audit", "crm.customers", "crm.jobs", "crm.google", "crm.team")
 EDGES = ("crm.api", "crm.cli", "crm.sandbox")
 
 

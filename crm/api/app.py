@@ -18,14 +18,19 @@ from crm.api import (
     errors,
     guard,
     health,
+    labels,
     login,
+    notes,
+    notifications,
     openapi,
     pages,
+    quick_replies,
     read_chat,
     reads,
     security,
     send,
     stream,
+    team,
     templates,
     webhook,
 )
@@ -42,6 +47,7 @@ from crm.prepare import prepare_database
 from crm.projections import default_projector
 from crm.sandbox.launcher import webhook_secret_source
 from crm.sender import service as sending
+from crm.team import service as team_service
 
 log = logging.getLogger("crm")
 
@@ -50,7 +56,9 @@ BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.bluep
               pages.blueprint, agents.blueprint, customers_api.blueprint,
               export_api.blueprint,
               send.blueprint, media_api.blueprint, templates.blueprint, read_chat.blueprint,
-              channel_api.blueprint, openapi.blueprint)
+              channel_api.blueprint, openapi.blueprint,
+              team.blueprint, notes.blueprint, labels.blueprint, quick_replies.blueprint,
+              notifications.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
@@ -83,6 +91,7 @@ def create_app(settings: Settings) -> Quart:
                        secret_sources=(webhook_secret_source,))
         app.extensions["crm"] = crm
         crm.stream = await stream.start(crm)
+        crm.team = await team_service.start(settings, db, crm.stopping)
         crm.customers_sync = await customers_sync.start(settings, db, crm.stopping)
         crm.sending = await sending.start(settings, db, crm.stopping)
         crm.media_worker = await media_worker.start(settings, db, crm.stopping,
@@ -99,6 +108,8 @@ def create_app(settings: Settings) -> Quart:
                 await sending.stop(crm.sending)
             if crm.customers_sync is not None:
                 await customers_sync.stop(crm.customers_sync)
+            if crm.team is not None:
+                await team_service.stop(crm.team)
             if crm.stream is not None:
                 await stream.stop(crm.stream)
             crm.db.close()

@@ -13,11 +13,11 @@ from typing import Any
 
 from quart import Blueprint
 
-from crm.api.errors import NotFound
 from crm.api.guard import current_agent
 from crm.api.services import services
+from crm.api.team_access import visible_chat
 from crm.events.messages import ChatRead, chat_stream
-from crm.projections import chats
+from crm.projections import team_view
 from crm.sender.service import mark_read, spawn
 
 blueprint = Blueprint("read_chat", __name__)
@@ -34,9 +34,7 @@ def newest_inbound(conn: sqlite3.Connection, phone: str) -> str | None:
 async def read_chat(phone: str) -> dict[str, Any]:
     agent = current_agent()
     crm = services()
-    chat = await crm.db.read(chats.get_chat, phone)
-    if chat is None:
-        raise NotFound(f"no chat with {phone}", code="unknown_chat")
+    chat = await visible_chat(phone)  # 404 for none, or one this agent may not see
     if chat["unread"]:
         await crm.db.record([ChatRead(phone=phone, agent=agent.name).new(
             chat_stream(phone), actor=agent.actor)])
@@ -45,5 +43,6 @@ async def read_chat(phone: str) -> dict[str, Any]:
             wamid = await crm.db.read(newest_inbound, phone)
             if wamid is not None:
                 spawn(sending, mark_read(sending, phone, wamid))
-        chat = await crm.db.read(chats.get_chat, phone)
+        updated: dict[str, Any] | None = await crm.db.read(team_view.full_chat, phone)
+        chat = updated or chat
     return {"chat": chat}

@@ -6,12 +6,14 @@ import re
 
 from quart import Blueprint, request
 
-from crm.api.errors import BadRequest, NotFound
+from crm.api import chat_filters
+from crm.api.errors import BadRequest
 from crm.api.guard import current_agent
 from crm.api.services import services
+from crm.api.team_access import scope, visible_chat
 from crm.auth.redact import visible_event
 from crm.events.store import read_after
-from crm.projections import chats, messages
+from crm.projections import notes, team_view
 from crm.stream.viewers import AGENT_STREAMS
 
 blueprint = Blueprint("reads", __name__)
@@ -57,18 +59,24 @@ def _cursor(name: str, pattern: str) -> str | None:
 @blueprint.get("/api/chats")
 async def list_chats() -> dict:
     limit = page_limit()
-    before = _cursor("before", r"\d+")
     q = (request.args.get("q") or "").strip() or None
-    rows, cursor = await services().db.read(chats.list_chats, limit, before, q)
+    wanted, order, who = chat_filters.chat_filter(), chat_filters.sort(), scope()
+    db = services().db
+    if order == "waiting":
+        if q is not None:
+            raise BadRequest("sort=waiting does not combine with q", code="bad_parameter")
+        before = _cursor("before", r"w[0-9.e+]+:\d+")
+        rows, cursor = await db.read(team_view.list_by_waiting, limit, before, wanted, who)
+    else:
+        before = _cursor("before", r"\d+")
+        rows, cursor = await db.read(team_view.list_team_chats, limit, before, q, wanted,
+                                     who)
     return {"chats": rows, "next": cursor}
 
 
 @blueprint.get("/api/chats/<phone>")
 async def get_chat(phone: str) -> dict:
-    chat = await services().db.read(chats.get_chat, phone)
-    if chat is None:
-        raise NotFound(f"no chat with {phone}", code="unknown_chat")
-    return {"chat": chat}
+    return {"chat": await visible_chat(phone)}
 
 
 @blueprint.get("/api/messages")
@@ -78,10 +86,8 @@ async def list_messages() -> dict:
         raise BadRequest("phone is required", code="bad_parameter")
     limit = page_limit()
     before = _cursor("before", r"-?\d+:\d+")
-    db = services().db
-    rows, cursor = await db.read(messages.list_messages, phone, limit, before)
-    if not rows and before is None and await db.read(chats.get_chat, phone) is None:
-        raise NotFound(f"no chat with {phone}", code="unknown_chat")
+    await visible_chat(phone)  # 404 for no chat, or one this agent may not see
+    rows, cursor = await services().db.read(notes.thread, phone, limit, before)
     return {"messages": rows, "next": cursor}
 
 

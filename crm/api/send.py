@@ -18,6 +18,7 @@ from crm.api import cookies
 from crm.api.errors import BadRequest, Conflict, NotFound
 from crm.api.guard import current_agent
 from crm.api.json_body import json_body
+from crm.api.reply_guard import Guard, check_access, claim_turn, guard_of
 from crm.api.send_input import (
     Draft,
     NotRetryable,
@@ -122,18 +123,18 @@ def accepted(message: dict[str, Any] | None, replayed: bool = False) -> tuple[Re
 
 # -- the routes ---------------------------------------------------------------------------
 
-async def _draft() -> Draft:
+async def _draft() -> tuple[Draft, Guard]:
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         form = await request.form
         files = await request.files
-        return file_draft(form, files.get("file"))
+        return file_draft(form, files.get("file")), guard_of(form)
     body = await json_body(force=True)
     if not isinstance(body, dict):
         raise BadRequest("send a JSON object (text or template) or a multipart form (file)",
                          code="bad_json")
     if "template" in body:
-        return template_draft(body)
-    return text_draft(body)
+        return template_draft(body), guard_of(body)
+    return text_draft(body), guard_of(body)
 
 
 async def _check_chat(draft: Draft) -> None:
@@ -163,7 +164,7 @@ async def send() -> tuple[Response, int]:
     crm = services()
     key = idempotency_key(request.headers.get("Idempotency-Key"))
     full_key = f"send:{agent.name}:{key}" if key else None
-    draft = await _draft()  # its phone, and nothing else, names the recipient
+    draft, guard = await _draft()  # its phone, and nothing else, names the recipient
     if full_key is not None:
         earlier = await _queued_by_key(crm.db, full_key)
         if earlier is not None:
@@ -172,7 +173,11 @@ async def send() -> tuple[Response, int]:
                 raise KeyReused(f"this Idempotency-Key already queued a message to "
                                 f"{message['phone']}, not {draft.phone}")
             return accepted(message, replayed=True)
+    # Visibility and the reply policy first: a chat hidden from the agent is a 404
+    # whatever else is wrong with the send; then the stale-reply guard, last.
+    beside = await check_access(agent, draft.phone)
     await _check_chat(draft)
+    await claim_turn(agent, draft.phone, guard)
     if draft.file is not None:
         content, mime, filename = draft.file
         store = LocalMediaStore.for_data_dir(crm.settings.data_dir)
@@ -183,7 +188,7 @@ async def send() -> tuple[Response, int]:
         text=draft.text, caption=draft.caption, media=draft.media, template=draft.template,
         reply_to=draft.reply_to, agent=agent.name,
     ).new(chat_stream(draft.phone), actor=agent.actor, idempotency_key=full_key)
-    result = await crm.db.record([event])
+    result = await crm.db.record([event, *beside])
     message_id, replayed = await _winner(crm.db, result, event)
     return accepted(await crm.db.read(messages.get_message, message_id), replayed)
 
@@ -200,6 +205,7 @@ async def retry(message_id: str) -> tuple[Response, int]:
     message = await db.read(messages.get_message, message_id)
     if message is None:
         raise NotFound(f"no message {message_id}", code="unknown_message")
+    beside = await check_access(agent, message["phone"])
     if message["direction"] != "out" or message["status"] not in ("failed", "unknown"):
         raise NotRetryable(f"only a failed or unknown outbound message can be sent again; "
                            f"this one is {message['status']}")
@@ -212,6 +218,6 @@ async def retry(message_id: str) -> tuple[Response, int]:
     content = {k: v for k, v in original.data.items() if k != "agent"}
     event = MessageRetry(**{**content, "agent": agent.name}).new(
         chat_stream(message["phone"]), actor=agent.actor, idempotency_key=full_key)
-    result = await db.record([event])
+    result = await db.record([event, *beside])
     # A twin retry with the same key that won the race: this one queued nothing.
     return accepted(await db.read(messages.get_message, message_id), not result.new[0])

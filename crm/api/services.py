@@ -22,6 +22,7 @@ from crm.media.worker import MediaRunner
 from crm.projections import Projector
 from crm.sender.service import Sending
 from crm.stream import LiveStream
+from crm.team.service import Team
 
 if TYPE_CHECKING:
     from crm.media.drive import DriveBackend
@@ -46,6 +47,8 @@ class Services:
     sending: Sending | None = None
     media_worker: MediaRunner | None = None
     customers_sync: asyncio.Task[None] | None = None
+    #: Presence, the snooze worker and the round-robin assigner.
+    team: Team | None = None
     #: The Drive client, made on the first file served from Drive.
     drive: DriveBackend | None = None
     #: The session cookie's signer, made on first use.

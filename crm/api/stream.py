@@ -83,6 +83,9 @@ async def stream() -> Response:
     if after is None:
         after = checked
     body = live.follow(after, viewer_of(agent), checked)
+    team = services().team
+    if team is not None:  # an open stream is what "online" means (crm.team.presence)
+        body = team.presence.counted(agent.name, body)
     # A generator body makes the app's Response (the hint also allows werkzeug's).
     response = cast(Response, await make_response(body, 200, HEADERS))
     response.timeout = None  # Quart would otherwise cut the stream after 60 s, silently

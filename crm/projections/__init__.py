@@ -7,10 +7,15 @@ from crm.projections import (
     channel,
     chats,
     customers,
+    labels,
     media,
     messages,
+    notes,
+    notifications,
+    quick_replies,
     templates,
     webhooks,
+    workflow,
 )
 from crm.projections.base import Projection, Projector
 from crm.projections.checkpoints import projection_status
@@ -21,7 +26,10 @@ from crm.projections.transaction import Transaction
 PROJECTIONS: tuple[Projection, ...] = (messages.PROJECTION, customers.PROJECTION,
                                        chats.PROJECTION, webhooks.PROJECTION, agents.PROJECTION,
                                        channel.PROJECTION, templates.PROJECTION,
-                                       media.PROJECTION, account.PROJECTION)
+                                       media.PROJECTION, account.PROJECTION,
+                                       workflow.PROJECTION,
+                                       labels.PROJECTION, quick_replies.PROJECTION,
+                                       notes.PROJECTION, notifications.PROJECTION)
 
 
 def fold_options(settings: Settings | None) -> FoldOptions:

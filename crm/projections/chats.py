@@ -8,6 +8,7 @@ the customer's messages, never from when we happened to receive them.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -177,12 +178,18 @@ def number_query(q: str) -> str | None:
     return digits if len(digits) >= 3 else None
 
 
+#: A condition on a chat row ``c`` and its parameters (filters other modules add).
+Condition = tuple[str, Sequence[Any]]
+
+
 def list_chats(
-    db: sqlite3.Connection, limit: int = 50, before: str | None = None, q: str | None = None
+    db: sqlite3.Connection, limit: int = 50, before: str | None = None, q: str | None = None,
+    *, conditions: Sequence[Condition] = (),
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Newest activity first. ``before`` is the opaque cursor of the previous page."""
-    where: list[str] = []
-    params: list[Any] = []
+    """Newest activity first. ``before`` is the opaque cursor of the previous page;
+    ``conditions`` (the team's filters) must all hold."""
+    where: list[str] = [sql for sql, _ in conditions]
+    params: list[Any] = [value for _, values in conditions for value in values]
     if before:
         where.append("c.last_pos < ?")
         params.append(int(before))
