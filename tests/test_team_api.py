@@ -6,7 +6,6 @@ stale-reply guard with two agents racing."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -234,7 +233,7 @@ def test_labels_are_admins_to_make_and_anyones_to_apply(server: LiveServer,
         refused(http.put("/api/labels/nope", json={"name": "X"}), 404, "unknown_label")
         renamed = http.put(f"/api/labels/{other['id']}", json={"name": "Refunds"}).json()
         assert renamed["label"]["name"] == "Refunds"
-        assert [l["name"] for l in http.get("/api/labels").json()["labels"]] == [
+        assert [label["name"] for label in http.get("/api/labels").json()["labels"]] == [
             "Refunds", "VIP"]
     with server.client(headers=bob) as http:
         change = f"/api/chats/{B}/labels"
