@@ -37,6 +37,7 @@ async def read_chat(phone: str) -> dict[str, Any]:
     chat = await crm.db.read(chats.get_chat, phone)
     if chat is None:
         raise NotFound(f"no chat with {phone}", code="unknown_chat")
+    phone = chat["phone"]  # its key, whichever of the customer's identifiers was asked
     if chat["unread"]:
         await crm.db.record([ChatRead(phone=phone, agent=agent.name).new(
             chat_stream(phone), actor=agent.actor)])

@@ -5,6 +5,7 @@ from crm.projections import (
     channel,
     chats,
     customers,
+    identities,
     media,
     messages,
     templates,
@@ -15,7 +16,8 @@ from crm.projections.checkpoints import projection_status
 from crm.projections.transaction import Transaction
 
 #: Every projection, in the order handlers run for an event.
-PROJECTIONS: tuple[Projection, ...] = (messages.PROJECTION, customers.PROJECTION,
+PROJECTIONS: tuple[Projection, ...] = (identities.PROJECTION, messages.PROJECTION,
+                                       customers.PROJECTION,
                                        chats.PROJECTION, webhooks.PROJECTION, agents.PROJECTION,
                                        channel.PROJECTION, templates.PROJECTION,
                                        media.PROJECTION)

@@ -35,6 +35,7 @@ DETAILS = {
             "sender number.",
     190: "Error validating access token: Session has expired.",
     131026: "Message failed to send because the recipient is not on WhatsApp.",
+    131062: "Business-scoped user ID (BSUID) recipients are not supported for this message.",
 }
 
 TEMPLATES: list[dict[str, Any]] = [
@@ -54,6 +55,9 @@ TEMPLATES: list[dict[str, Any]] = [
          {"type": "BODY", "text": "Hola {{1}}, te esperamos el {{2}}.",
           "example": {"body_text": [["Ana", "sábado"]]}},
          {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Confirmar"}]}]},
+    {"name": "login_code", "language": "en_US", "status": "APPROVED",
+     "category": "AUTHENTICATION", "id": "900000000000005", "components": [
+         {"type": "BODY", "text": "{{1}} is your verification code."}]},
     {"name": "summer_sale", "language": "en_US", "status": "REJECTED", "category": "MARKETING",
      "id": "900000000000004", "components": [{"type": "BODY", "text": "50% off kayaks!"}]},
 ]
