@@ -8,10 +8,11 @@ plain function of a connection, so the CLI calls it in a loop and the API awaits
 on a reader thread between chunks of a streamed response.
 
 CSV rows come from the log's ``message.received``, ``message.queued`` and
-``message.echoed`` events (the ones that create a message), in position order, each joined to its row in the
-``messages`` projection (current status, agent, media) and its chat (the customer's
-name). Statuses, sends and failures are therefore folded into the ``status`` column;
-reactions, edits and revocations are not rows of their own (the JSONL has them all).
+``message.echoed`` events (the ones that create a message), in position order, each
+joined to its row in the ``messages`` projection (current status, agent, media) and
+its chat (the customer's name). Statuses, sends and failures are therefore folded into
+the ``status`` column; reactions, edits and revocations are not rows of their own (the
+JSONL has them all).
 """
 
 from __future__ import annotations
