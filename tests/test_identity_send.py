@@ -56,6 +56,10 @@ def test_a_username_customer_is_sent_to_by_recipient_and_131062_fails_with_the_r
         assert accepted["payload"]["recipient"] == USER_ID
         assert "to" not in accepted["payload"]
 
+        sandbox.state.extra_templates.append({  # Meta refuses these to a BSUID
+            "name": "login_code", "language": "en_US", "status": "APPROVED",
+            "category": "AUTHENTICATION", "id": "900000000000005",
+            "components": [{"type": "BODY", "text": "{{1}} is your verification code."}]})
         template = {"name": "login_code", "language": "en_US", "components": [
             {"type": "body", "parameters": [{"type": "text", "text": "123456"}]}]}
         answer = http.post("/api/send", json={"phone": USER_ID, "template": template})

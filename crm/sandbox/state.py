@@ -55,9 +55,6 @@ TEMPLATES: list[dict[str, Any]] = [
          {"type": "BODY", "text": "Hola {{1}}, te esperamos el {{2}}.",
           "example": {"body_text": [["Ana", "sábado"]]}},
          {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Confirmar"}]}]},
-    {"name": "login_code", "language": "en_US", "status": "APPROVED",
-     "category": "AUTHENTICATION", "id": "900000000000005", "components": [
-         {"type": "BODY", "text": "{{1}} is your verification code."}]},
     {"name": "summer_sale", "language": "en_US", "status": "REJECTED", "category": "MARKETING",
      "id": "900000000000004", "components": [{"type": "BODY", "text": "50% off kayaks!"}]},
 ]
@@ -98,6 +95,8 @@ class Sandbox:
         self.auto_reply = True
         self.status_delay = 0.2
         self.statuses = ["sent", "delivered", "read"]
+        #: Templates a test adds beside the standard ones (an authentication one, say).
+        self.extra_templates: list[dict[str, Any]] = []
         self.reset()
 
     def reset(self) -> None:
@@ -230,7 +229,7 @@ class Sandbox:
         return media_id
 
     def templates(self) -> list[dict[str, Any]]:
-        return [dict(t) for t in TEMPLATES]
+        return [dict(t) for t in (*TEMPLATES, *self.extra_templates)]
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
