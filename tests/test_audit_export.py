@@ -110,13 +110,13 @@ def test_csv_has_one_row_per_message_with_its_fate(data_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     rows = csv_rows(result.stdout)
     assert list(rows[0]) == ["time", "chat", "name", "direction", "type", "text", "media",
-                             "status", "agent"]
+                             "status", "agent", "phone", "user_id"]
     # 7 inbound from Alice (the reaction is not a message), 2 from Bob, 2 outbound.
     assert len(rows) == 11
     first = rows[0]
     assert first == {"time": "2026-11-24T09:00:00Z", "chat": ALICE, "name": "Zoë Ünal",
                      "direction": "in", "type": "text", "text": "hello 😀", "media": "",
-                     "status": "received", "agent": ""}
+                     "status": "received", "agent": "", "phone": ALICE, "user_id": ""}
     image = next(r for r in rows if r["type"] == "image")
     assert image["text"] == "the invoice" and image["media"] == "MEDIA1"
     out1 = next(r for r in rows if r["text"] == "thanks, on it")

@@ -14,7 +14,14 @@ import pytest
 
 from crm.events import EventStore, NewEvent
 from crm.events.customers import CustomerUpdated, customer_stream
-from crm.projections import PROJECTIONS, Projection, Projector, Transaction, default_projector
+from crm.projections import (
+    PROJECTIONS,
+    Projection,
+    Projector,
+    Transaction,
+    chats,
+    default_projector,
+)
 from crm.projections.chats import get_chat
 from crm.projections.checkpoints import projection_status
 from crm.projections.replay import check, rebuild
@@ -23,6 +30,7 @@ from tests.conftest import LiveServer, admin_headers, start_server
 from tests.factories import queued, read, received
 
 PHONE = "85291234567"
+CHATS_VERSION = chats.PROJECTION.version
 
 
 def customer(phone: str, name: str) -> NewEvent:
@@ -81,23 +89,29 @@ def test_a_new_version_is_rebuilt_with_its_group_on_start(tmp_path: Path) -> Non
     # Rows the old version left that its successor would not write: they must go.
     conn.execute("UPDATE chats SET unread = 99, customer_name = 'stale'")
     conn.execute("UPDATE customers SET name = 'stale customer'")  # chats' group-mate
-    conn.execute("UPDATE messages SET text = 'other group' WHERE text = 'one'")
+    conn.execute("UPDATE messages SET text = 'same group' WHERE text = 'one'")
+    conn.execute("INSERT INTO webhook_counts (type, count) VALUES ('other group', 7)")
     conn.close()
 
-    projector = bumped("chats")
+    projector = bumped("chats", CHATS_VERSION + 1)
     assert start(db, projector) == head
     conn = sqlite3.connect(db)
     chat = get_chat(conn, PHONE)
     assert chat["unread"] == 2 and chat["customer_name"] == "Ana Renamed"
     assert conn.execute("SELECT name FROM customers").fetchall() == [("Ana Renamed",)]
-    # The messages projection is in another replay group: not rebuilt, left as it was.
-    assert conn.execute("SELECT count(*) FROM messages WHERE text = 'other group'"
-                        ).fetchone()[0] == 1
+    # Messages and identities share chats' replay group (chats reads them): rebuilt too.
+    assert conn.execute("SELECT count(*) FROM messages WHERE text = 'same group'"
+                        ).fetchone()[0] == 0
+    # The webhooks projection is in another replay group: not rebuilt, left as it was.
+    assert conn.execute("SELECT count FROM webhook_counts WHERE type = 'other group'"
+                        ).fetchone() == (7,)
     status = projection_status(conn)
     conn.close()
-    assert status["chats"] == {"checkpoint": head, "version": 2, "failures": 0}
-    assert {n: s["version"] for n, s in status.items() if n != "chats"} == dict.fromkeys(
-        (p.name for p in PROJECTIONS if p.name != "chats"), 1)
+    assert status["chats"] == {"checkpoint": head, "version": CHATS_VERSION + 1,
+                               "failures": 0}
+    # A release before versions stored none: each projection now has the code's.
+    assert {n: s["version"] for n, s in status.items() if n != "chats"} == {
+        p.name: p.version for p in PROJECTIONS if p.name != "chats"}
     assert {s["checkpoint"] for s in status.values()} == {head}
 
     # The next start finds the version stored and folds nothing again.
@@ -186,7 +200,7 @@ def test_a_real_server_rebuilds_a_stale_projection_before_serving(data_dir: Path
     finally:
         live.stop()
     assert chat["unread"] == 2
-    assert status["chats"]["version"] == 1
+    assert status["chats"]["version"] == CHATS_VERSION
     assert status["chats"]["checkpoint"] >= head
 
 
@@ -216,7 +230,7 @@ def test_failures_show_in_healthz_for_agents_and_replay_recounts_them(
             return http.get("/healthz").json()["projections"]
 
     status = agent_view()
-    assert status["chats"] == {"checkpoint": head, "version": 1, "failures": 1}
+    assert status["chats"] == {"checkpoint": head, "version": CHATS_VERSION, "failures": 1}
     assert {n: s["failures"] for n, s in status.items() if n != "chats"} == dict.fromkeys(
         (p.name for p in PROJECTIONS if p.name != "chats"), 0)
 
@@ -234,7 +248,7 @@ def test_failures_show_in_healthz_for_agents_and_replay_recounts_them(
     assert drifted.returncode == 1 and "chats counted 7 failed events" in drifted.stdout
     replayed = subprocess.run(run, env=server.env, capture_output=True, text=True, timeout=60)
     assert replayed.returncode == 0, replayed.stderr
-    assert agent_view()["chats"] == {"checkpoint": head, "version": 1, "failures": 1}
+    assert agent_view()["chats"] == {"checkpoint": head, "version": CHATS_VERSION, "failures": 1}
     assert subprocess.run([*run, "--check"], env=server.env, capture_output=True,
                           timeout=60).returncode == 0
 

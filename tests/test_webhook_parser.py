@@ -144,7 +144,13 @@ def test_order_system_unsupported_and_request_welcome() -> None:
     assert data["order"] == order and data["text"] == "for pickup"
 
     system = {"body": "Alice changed from 1 to 2", "type": "user_changed_number", "wa_id": "2"}
-    data = one(message("wamid.Y", ALICE, "system", system), contacts=())
+    # A change of number also links the new number to the conversation (issue #21).
+    events = parse(envelope(messages_change([message("wamid.Y", ALICE, "system", system)],
+                                            contacts=())))
+    assert [e.type for e in events] == ["customer.linked", "message.received"]
+    assert events[0].data == {"previous": ALICE, "wa_id": "2",
+                              "source": "user_changed_number"}
+    data = events[1].data
     assert data["system"] == system and "profile_name" not in data
 
     errors = [{"code": 131051, "title": "Message type unknown"}]

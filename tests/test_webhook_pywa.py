@@ -56,6 +56,7 @@ def with_own_ids(value: Any, suffix: str) -> Any:
 
 
 M, S, C, E = "message.received", "message.status", "webhook.change", "webhook.error"
+L, ECHO = "customer.linked", "message.echoed"
 _MESSAGE_TYPES = {
     "text": "text", "image": "image", "media_with_url": "image", "video": "video",
     "document": "document", "audio": "audio", "voice": "audio", "static_sticker": "sticker",
@@ -88,7 +89,7 @@ def expected_kinds(scenario: str) -> list[tuple[str, str]] | None:
         "deleted_message": [(M, "revoke")],
         "edited_message": [(M, "edit")],
         "system": [(M, "system")],
-        "outgoing_message": [(C, "smb_message_echoes")],
+        "outgoing_message": [(ECHO, {"text": "text", "delete": "revoke"}.get(name, name))],
         "template_category_update": [(C, "template_category_update")],
         "template_components_update": [(C, "message_template_components_update")],
         "template_quality_update": [(C, "message_template_quality_update")],
@@ -138,6 +139,38 @@ def client(live: LiveServer) -> Iterator[httpx.Client]:
         yield c
 
 
+def expected_links(payload: dict) -> set[tuple[str | None, str | None]]:
+    """(phone, business-scoped id) pairs the scenario names one customer by: the
+    ``customer.linked`` events it must give (issue #21)."""
+    found: set[tuple[str | None, str | None]] = set()
+    for entry in payload["entry"]:
+        for change in entry["changes"]:
+            if change["field"] not in ("messages", "smb_message_echoes"):
+                continue  # calls and the rest stay webhook.change
+            value = change["value"]
+            for contact in value.get("contacts", []):
+                if contact.get("wa_id") and contact.get("user_id"):
+                    found.add((contact["wa_id"], contact["user_id"]))
+            for status in value.get("statuses", []):
+                if status.get("recipient_id") and status.get("recipient_user_id"):
+                    found.add((status["recipient_id"], status["recipient_user_id"]))
+            for echo in value.get("message_echoes", []):
+                if echo.get("to") and echo.get("to_user_id"):
+                    found.add((echo["to"], echo["to_user_id"]))
+            contacts = value.get("contacts", [])
+            for message in value.get("messages", []):
+                # The one contact of a one-sender change is the sender's, even when
+                # its wa_id is written otherwise than ``from``.
+                user_id = message.get("from_user_id") or (
+                    contacts[0].get("user_id") if len(contacts) == 1 else None)
+                if message.get("from") and user_id:
+                    found.add((message["from"], user_id))
+                system = message.get("system") or {}
+                if system.get("type") == "user_changed_number":
+                    found.add((system.get("wa_id"), system.get("user_id")))
+    return found
+
+
 def _items(payload: dict, part: str) -> list[dict]:
     return [item for entry in payload["entry"] for change in entry["changes"]
             if change["field"] == "messages" for item in change["value"].get(part, [])]
@@ -169,7 +202,18 @@ def test_meta_sample_scenario(live: LiveServer, client: httpx.Client, scenario: 
     assert "webhook.unparsed" not in {e["type"] for e in recorded}
     expected = expected_kinds(scenario)
     if expected is not None:
-        assert [(e["type"], _detail(e)) for e in recorded] == expected
+        assert [(e["type"], _detail(e)) for e in recorded if e["type"] != L] == expected
+    links = [e for e in recorded if e["type"] == L]
+    pairs = expected_links(payload)
+    # The samples share one customer, whose link an earlier scenario may have recorded
+    # already: recorded once in the log, never again.
+    logged = {(e["data"].get("wa_id"), e["data"].get("user_id"))
+              for e in events_after(live, 0) if e["type"] == L}
+    assert pairs <= logged
+    assert {(e["data"].get("wa_id"), e["data"].get("user_id")) for e in links} <= pairs
+    # A link comes before what it is about, so the projections know it first.
+    assert all(e["position"] < min(r["position"] for r in recorded if r["type"] != L)
+               for e in links)
     received = [e for e in recorded if e["type"] == M]
     statuses = [e for e in recorded if e["type"] == S]
     assert [e["idempotency_key"] for e in received] == [f"wa:{m['id']}" for m in messages]
@@ -209,6 +253,13 @@ def test_meta_sample_scenario(live: LiveServer, client: httpx.Client, scenario: 
             row = by_wamid[event["data"]["wamid"]]
             assert row["type"] == kind and row["direction"] == "in"
             assert row["text"] == event["data"].get("text")
+    for event in (e for e in recorded if e["type"] == ECHO):  # the Business app's messages
+        rows = client.get("/api/messages", params={"phone": event["data"]["phone"]},
+                          headers=headers).json()["messages"]
+        if event["data"]["message_type"] not in ANNOTATIONS:
+            [row] = [r for r in rows if r["wamid"] == event["data"]["wamid"]]
+            assert row["direction"] == "out" and row["agent"] == "WhatsApp Business app"
+            assert row["text"] == "Test message"
     for event in statuses:  # receipts of our own messages never become inbound rows
         rows = client.get("/api/messages", params={"phone": event["data"]["phone"]},
                           headers=headers)

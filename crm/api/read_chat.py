@@ -35,6 +35,7 @@ async def read_chat(phone: str) -> dict[str, Any]:
     agent = current_agent()
     crm = services()
     chat = await visible_chat(phone)  # 404 for none, or one this agent may not see
+    phone = chat["phone"]  # its key, whichever of the customer's identifiers was asked
     if chat["unread"]:
         await crm.db.record([ChatRead(phone=phone, agent=agent.name).new(
             chat_stream(phone), actor=agent.actor)])

@@ -140,6 +140,8 @@ async def _draft() -> tuple[Draft, Guard]:
 async def _check_chat(draft: Draft) -> None:
     db = services().db
     chat = await db.read(chats.get_chat, draft.phone)
+    if chat is not None:
+        draft.phone = chat["phone"]  # the chat's key, whichever identifier was given
     if draft.message_type == "template":
         if chat is None and not draft.phone.isdigit():
             raise NotFound(f"no chat with {draft.phone}", code="unknown_chat")

@@ -117,10 +117,12 @@ async def receive() -> Response:
         raise Unauthorized(str(exc), code="bad_signature") from None
 
     received_at = utcnow()
+    # Changes for another of the account's numbers stay in the log, out of the inbox.
+    ours = crm.settings.whatsapp_phone_number_id
     if len(body) > PARSE_INLINE_MAX:
-        events = await asyncio.to_thread(parse_webhook, body, received_at)
+        events = await asyncio.to_thread(parse_webhook, body, received_at, ours)
     else:
-        events = parse_webhook(body, received_at)
+        events = parse_webhook(body, received_at, ours)
     if events:
         try:
             await crm.db.record(events)

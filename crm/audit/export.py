@@ -7,11 +7,12 @@ started: a log that grows meanwhile still gives a well-defined file. Each page i
 plain function of a connection, so the CLI calls it in a loop and the API awaits it
 on a reader thread between chunks of a streamed response.
 
-CSV rows come from the log's ``message.received`` and ``message.queued`` events (the
-ones that create a message), in position order, each joined to its row in the
-``messages`` projection (current status, agent, media) and its chat (the customer's
-name). Statuses, sends and failures are therefore folded into the ``status`` column;
-reactions, edits and revocations are not rows of their own (the JSONL has them all).
+CSV rows come from the log's ``message.received``, ``message.queued`` and
+``message.echoed`` events (the ones that create a message), in position order, each
+joined to its row in the ``messages`` projection (current status, agent, media) and
+its chat (the customer's name). Statuses, sends and failures are therefore folded into
+the ``status`` column; reactions, edits and revocations are not rows of their own (the
+JSONL has them all).
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ from crm.progress import Update
 FORMATS = ("jsonl", "csv")
 PAGE = 2000
 
-CSV_HEADER = ("time", "chat", "name", "direction", "type", "text", "media", "status", "agent")
+#: ``chat`` is the conversation's key; ``phone`` and ``user_id`` are the customer's
+#: newest phone and business-scoped id (either may be unknown), so a username customer
+#: is found by both (issue #21: columns are only ever added at the end).
+CSV_HEADER = ("time", "chat", "name", "direction", "type", "text", "media", "status", "agent",
+              "phone", "user_id")
 
 #: Leading characters a spreadsheet may take for a formula (OWASP's list, plus LF).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -42,11 +47,15 @@ _quote = json.encoder.encode_basestring
 _LINE_BREAKS = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "\\u0085"))
 
 #: The events that create a message: each is one CSV row.
-_CREATING = ("message.received", "message.queued")
+_CREATING = ("message.received", "message.queued", "message.echoed")
 
 _CSV_MESSAGES = (
     "SELECT m.id, m.timestamp, m.phone, coalesce(c.customer_name, c.profile_name), "
-    "m.direction, m.type, m.text, m.caption, m.media, m.status, m.agent "
+    "m.direction, m.type, m.text, m.caption, m.media, m.status, m.agent, "
+    "(SELECT identifier FROM identities WHERE chat = m.phone AND kind = 'wa_id' "
+    " ORDER BY position DESC LIMIT 1), "
+    "(SELECT identifier FROM identities WHERE chat = m.phone AND kind = 'user_id' "
+    " ORDER BY position DESC LIMIT 1) "
     "FROM messages m LEFT JOIN chats c ON c.phone = m.phone WHERE m.id IN "
 )
 
@@ -205,10 +214,10 @@ def write_export(conn: sqlite3.Connection, spec: ExportSpec, out: BinaryIO,
 
 def _csv_row(row: tuple[Any, ...]) -> list[str]:
     (_position, timestamp, phone, name, direction, kind, text, caption, media, status,
-     agent) = row
+     agent, wa_id, user_id) = row
     body = text if text is not None else caption
     return [neutralise(v) for v in (timestamp, phone, name, direction, kind, body,
-                                    media_reference(media), status, agent)]
+                                    media_reference(media), status, agent, wa_id, user_id)]
 
 
 def _csv_text(rows: Any) -> str:

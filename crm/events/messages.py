@@ -39,6 +39,10 @@ class MessageReceived(Event):
     #: The customer's identifiers beside the chat key (business-scoped id, username).
     username: str | None = None
     user_id: str | None = None
+    parent_user_id: str | None = None
+    #: A past message of the WhatsApp Business app (a ``history`` webhook): in the
+    #: thread at its time, but never unread, never a notification, never the window.
+    imported: bool | None = None
     #: Which of the business's numbers received it.
     phone_number_id: str | None = None
     context: dict[str, Any] | None = None
@@ -60,6 +64,41 @@ class MessageReceived(Event):
     raw: dict[str, Any] | None = None
 
 
+class MessageEchoed(Event):
+    """A message the business sent from the WhatsApp Business app on the same number
+    (coexistence: ``smb_message_echoes``, or a ``history`` webhook's outbound message).
+
+    ``phone`` is the customer's chat key (``to``, else ``to_user_id``); Meta's statuses
+    for it arrive like those of our own sends and find it by ``wamid``.
+    """
+
+    type = "message.echoed"
+    phone: str
+    wamid: str
+    message_type: str
+    text: str | None = None
+    caption: str | None = None
+    media: dict[str, Any] | None = None
+    user_id: str | None = None
+    parent_user_id: str | None = None
+    imported: bool | None = None
+    #: Meta's status of an imported message (``history_context.status``).
+    history_status: str | None = None
+    reaction: dict[str, Any] | None = None
+    edit: dict[str, Any] | None = None
+    revoke: dict[str, Any] | None = None
+    location: Any = None
+    contacts: Any = None
+    interactive: Any = None
+    button: Any = None
+    order: Any = None
+    system: Any = None
+    unsupported: Any = None
+    unknown_type: str | None = None
+    phone_number_id: str | None = None
+    raw: dict[str, Any] | None = None
+
+
 class MessageStatus(Event):
     """Meta's delivery status of one of our outbound messages."""
 
@@ -69,6 +108,7 @@ class MessageStatus(Event):
     status: str
     error: dict[str, Any] | None = None
     biz_opaque_callback_data: Any = None
+    user_id: str | None = None
     phone_number_id: str | None = None
     raw: dict[str, Any] | None = None
 

@@ -7,6 +7,7 @@ from crm.projections import (
     channel,
     chats,
     customers,
+    identities,
     labels,
     media,
     messages,
@@ -23,7 +24,8 @@ from crm.projections.options import FoldOptions
 from crm.projections.transaction import Transaction
 
 #: Every projection, in the order handlers run for an event.
-PROJECTIONS: tuple[Projection, ...] = (messages.PROJECTION, customers.PROJECTION,
+PROJECTIONS: tuple[Projection, ...] = (identities.PROJECTION, messages.PROJECTION,
+                                       customers.PROJECTION,
                                        chats.PROJECTION, webhooks.PROJECTION, agents.PROJECTION,
                                        channel.PROJECTION, templates.PROJECTION,
                                        media.PROJECTION, account.PROJECTION,

@@ -49,6 +49,7 @@ PROJECTION = Projection(
     schema=SCHEMA,
     tables=("customers",),
     handlers={"customer.updated": on_updated},
+    replay_group=1,  # chats reads it
 )
 
 # -- reading --------------------------------------------------------------------------

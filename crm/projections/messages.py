@@ -20,6 +20,7 @@ import sqlite3
 from typing import Any
 
 from crm.events import RecordedEvent, epoch_seconds
+from crm.projections import identities
 from crm.projections.base import Handler, Projection
 from crm.projections.transaction import Transaction
 
@@ -67,6 +68,9 @@ ANNOTATIONS = frozenset({"reaction", "edit", "revoke"})
 _INBOUND_CORE = frozenset({"phone", "wamid", "message_type", "text", "caption", "media",
                            "profile_name", "reply_to_wamid", "raw"})
 
+#: Who sent a ``message.echoed``: the business, from the WhatsApp Business app.
+BUSINESS_APP = "WhatsApp Business app"
+
 
 def _ms(moment: str) -> int:
     return int(epoch_seconds(moment) * 1000)
@@ -112,7 +116,26 @@ def _release(tx: Transaction, wamid: str) -> None:
             handler(event, tx)
 
 
+def merge_chats(event: RecordedEvent, tx: Transaction) -> None:
+    """Chats the identities projection merged at this event: one thread, in time order
+    (the thread is read by Meta's timestamps, so moving the rows is enough)."""
+    for absorbed, into in identities.merged_at(tx, event.position):
+        tx.execute("UPDATE messages SET phone = ? WHERE phone = ?", (into, absorbed))
+
+
 def on_received(event: RecordedEvent, tx: Transaction) -> None:
+    merge_chats(event, tx)
+    _insert(event, tx, "in", "received", None)
+
+
+def on_echoed(event: RecordedEvent, tx: Transaction) -> None:
+    """What the business typed in the WhatsApp Business app: outbound, already sent."""
+    merge_chats(event, tx)
+    _insert(event, tx, "out", "sent", BUSINESS_APP)
+
+
+def _insert(event: RecordedEvent, tx: Transaction, direction: str, status: str,
+            agent: str | None) -> None:
     data = event.data
     _expire(tx, event)
     kind = data.get("message_type", "unknown")
@@ -124,12 +147,13 @@ def on_received(event: RecordedEvent, tx: Transaction) -> None:
         extra["raw"] = data["raw"]
     tx.execute(
         "INSERT OR IGNORE INTO messages (id, wamid, phone, direction, type, text, caption, "
-        "media, timestamp, ts, status, reply_to, extra, position) "
-        "VALUES (?, ?, ?, 'in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)",
-        (event.id, data["wamid"], data["phone"], kind, data.get("text"), data.get("caption"),
+        "media, timestamp, ts, status, reply_to, agent, extra, position) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (event.id, data["wamid"], identities.chat_of(tx, data["phone"]), direction, kind,
+         data.get("text"), data.get("caption"),
          _dumps(_inbound_media(data.get("media"))), event.occurred_at, _ms(event.occurred_at),
-         _id_for_wamid(tx, data.get("reply_to_wamid")), _dumps(extra) if extra else "{}",
-         event.position),
+         status, _id_for_wamid(tx, data.get("reply_to_wamid")), agent,
+         _dumps(extra) if extra else "{}", event.position),
     )
     _release(tx, data["wamid"])
 
@@ -227,7 +251,8 @@ def on_queued(event: RecordedEvent, tx: Transaction) -> None:
         "INSERT OR IGNORE INTO messages (id, phone, direction, type, text, caption, media, "
         "timestamp, ts, status, reply_to, agent, extra, position) "
         "VALUES (?, ?, 'out', ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
-        (data["message_id"], data["phone"], data["message_type"], data.get("text"),
+        (data["message_id"], identities.chat_of(tx, data["phone"]), data["message_type"],
+         data.get("text"),
          data.get("caption"), _dumps(data.get("media")), event.occurred_at,
          _ms(event.occurred_at), data.get("reply_to"), data.get("agent"),
          _dumps(extra) or "{}", event.position),
@@ -295,7 +320,9 @@ def on_media_failed(event: RecordedEvent, tx: Transaction) -> None:
 
 
 HANDLERS: dict[str, Handler] = {
+    "customer.linked": merge_chats,
     "message.received": on_received,
+    "message.echoed": on_echoed,
     "message.status": on_status,
     "message.queued": on_queued,
     "message.sent": on_sent,
@@ -309,7 +336,9 @@ HANDLERS: dict[str, Handler] = {
 PROJECTION = Projection(
     name="messages", version=2, schema=SCHEMA, tables=("messages", "pending_by_wamid"),
     handlers=HANDLERS,
-    replay_group=1,  # the heaviest: folded beside all the others during replay
+    # The heaviest, folded beside the others during replay, with what it reads:
+    # identities (the chat key of each event), then customers and chats.
+    replay_group=1,
 )
 
 # -- reading --------------------------------------------------------------------------
@@ -340,7 +369,9 @@ def get_message(db: sqlite3.Connection, message_id: str) -> dict[str, Any] | Non
 def list_messages(
     db: sqlite3.Connection, phone: str, limit: int = 50, before: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of a thread, oldest first within the page; ``before`` pages back in time."""
+    """A page of a thread, oldest first within the page; ``before`` pages back in time.
+    ``phone`` may be any identifier of the chat's customer."""
+    phone = identities.resolve(db, phone)
     if before:
         ts, position = (int(part) for part in before.split(":", 1))
         rows = db.execute(

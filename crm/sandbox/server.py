@@ -239,10 +239,15 @@ class Handler(BaseHTTPRequestHandler):
             return
         wamid = sandbox.accept(payload, self.async_fault)
         self._record("messages", "accepted", message_id=opaque, wamid=wamid)
-        recipient = str(payload.get("to") or payload.get("recipient") or "")
-        answer: dict[str, Any] = {"messaging_product": "whatsapp",
-                                  "contacts": [{"input": recipient,
-                                                "wa_id": recipient.lstrip("+")}],
+        # As Meta: ``to`` wins over ``recipient``; the answer names the customer the way
+        # it was addressed (``wa_id`` for a phone, ``user_id`` for a business-scoped id).
+        if payload.get("to"):
+            recipient = str(payload["to"])
+            contact = {"input": recipient, "wa_id": recipient.lstrip("+")}
+        else:
+            recipient = str(payload.get("recipient") or "")
+            contact = {"input": recipient, "user_id": recipient}
+        answer: dict[str, Any] = {"messaging_product": "whatsapp", "contacts": [contact],
                                   "messages": [{"id": wamid}]}
         if payload.get("type") == "template":
             answer["messages"][0]["message_status"] = "accepted"
@@ -363,10 +368,14 @@ def _invalid(payload: dict[str, Any], sandbox: Sandbox) -> tuple[int, str] | Non
     elif kind == "template":
         template = payload.get("template") or {}
         language = (template.get("language") or {}).get("code")
-        if not any(t["name"] == template.get("name") and t["language"] == language
-                   and t["status"] == "APPROVED" for t in sandbox.templates()):
+        found = [t for t in sandbox.templates() if t["name"] == template.get("name")
+                 and t["language"] == language and t["status"] == "APPROVED"]
+        if not found:
             return 132001, (f"template name ({template.get('name')}) does not exist in "
                             f"{language}")
+        if found[0]["category"] == "AUTHENTICATION" and not payload.get("to"):
+            return 131062, ("Authentication templates cannot be sent to a business-scoped "
+                            "user ID; send to the phone number instead.")
     else:
         return 100, f"Unsupported message type {kind!r} in the sandbox"
     return None

@@ -35,6 +35,7 @@ DETAILS = {
             "sender number.",
     190: "Error validating access token: Session has expired.",
     131026: "Message failed to send because the recipient is not on WhatsApp.",
+    131062: "Business-scoped user ID (BSUID) recipients are not supported for this message.",
 }
 
 TEMPLATES: list[dict[str, Any]] = [
@@ -94,6 +95,8 @@ class Sandbox:
         self.auto_reply = True
         self.status_delay = 0.2
         self.statuses = ["sent", "delivered", "read"]
+        #: Templates a test adds beside the standard ones (an authentication one, say).
+        self.extra_templates: list[dict[str, Any]] = []
         self.reset()
 
     def reset(self) -> None:
@@ -226,7 +229,7 @@ class Sandbox:
         return media_id
 
     def templates(self) -> list[dict[str, Any]]:
-        return [dict(t) for t in TEMPLATES]
+        return [dict(t) for t in (*TEMPLATES, *self.extra_templates)]
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:

@@ -28,7 +28,7 @@ from crm.events.sending import CHANNEL_STREAM, ChannelHealth, MessageDispatching
 from crm.jobs.backoff import backoff
 from crm.jobs.lease import RENEW_EVERY, Lease
 from crm.media.local import LocalMediaStore
-from crm.projections import channel
+from crm.projections import channel, identities
 from crm.sender import outbox
 from crm.sender.outbox import Request
 from crm.whatsapp import outbound
@@ -216,7 +216,8 @@ class Sender:
                         media_id = await self._upload(request)
                     payload = outbound.message_payload(
                         request.data, media_id=media_id,
-                        reply_wamid=await self._reply_wamid(request))
+                        reply_wamid=await self._reply_wamid(request),
+                        address=await self.db.read(identities.address, request.phone))
                     if not await self._dispatching(request, attempt):
                         return True  # another process owns this attempt
                     sending = True

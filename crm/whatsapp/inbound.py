@@ -12,6 +12,13 @@ from typing import Any
 
 from crm.events import NewEvent
 from crm.events.messages import MessageReceived, MessageStatus, chat_stream
+from crm.whatsapp.identifiers import (
+    change_link,
+    contact_key,
+    message_link,
+    sole_contact,
+    status_link,
+)
 
 ACTOR = "meta"
 
@@ -84,7 +91,7 @@ def chat_key(message: dict[str, Any]) -> str | None:
     return _str(message.get("from")) or _str(message.get("from_user_id"))
 
 
-def _content(kind: str, message: dict[str, Any], data: dict[str, Any]) -> None:
+def fill_content(kind: str, message: dict[str, Any], data: dict[str, Any]) -> None:
     """Put the type-specific fields of ``message`` into ``data``."""
     body = message.get(kind)
     if kind == "text":
@@ -128,15 +135,23 @@ def _summary(kind: str, body: dict[str, Any]) -> str | None:
     return None
 
 
-def message_event(message: Any, value: dict[str, Any], single_sender: bool,
-                  received_at: datetime) -> NewEvent:
-    """A ``message.received`` for one element of ``value.messages``."""
+def message_events(message: Any, value: dict[str, Any], single_sender: bool,
+                   received_at: datetime, *, imported: bool = False) -> list[NewEvent]:
+    """A ``message.received`` for one element of ``value.messages``, after the
+    ``customer.linked`` its identifiers call for (so the link is known first)."""
     if not isinstance(message, dict):
         raise Unreadable("a message that is not an object")
     wamid = _str(message.get("id"))
     if wamid is None:
         raise Unreadable("a message without an id")
+    contacts = value.get("contacts")
+    contact = find_contact(contacts if isinstance(contacts, list) else [], message,
+                           single_sender)
     phone = chat_key(message)
+    if phone is None:
+        # A username customer's message may name its sender only in contacts[].
+        contact = sole_contact(contacts)
+        phone = contact_key(contact)
     if phone is None:
         raise Unreadable(f"message {wamid} has neither from nor from_user_id")
     declared = message.get("type")
@@ -144,16 +159,17 @@ def message_event(message: Any, value: dict[str, Any], single_sender: bool,
     data: dict[str, Any] = {"phone": phone, "wamid": wamid, "message_type": kind}
     if kind == "unknown" and isinstance(declared, str):
         data["unknown_type"] = declared
-    _content(kind, message, data)
+    fill_content(kind, message, data)
 
-    contacts = value.get("contacts")
-    contact = find_contact(contacts if isinstance(contacts, list) else [], message,
-                           single_sender)
     profile = _dict((contact or {}).get("profile")) or {}
     data["profile_name"] = _str(profile.get("name"))
     data["username"] = _str(profile.get("username"))
     data["user_id"] = _str(message.get("from_user_id")) or _str((contact or {}).get("user_id"))
+    data["parent_user_id"] = (_str(message.get("from_parent_user_id"))
+                              or _str((contact or {}).get("parent_user_id")))
     data["phone_number_id"] = _str((_dict(value.get("metadata")) or {}).get("phone_number_id"))
+    if imported:
+        data["imported"] = True
 
     context = _dict(message.get("context"))
     if context is not None:
@@ -173,8 +189,11 @@ def message_event(message: Any, value: dict[str, Any], single_sender: bool,
         event = MessageReceived(**data)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise Unreadable(f"message {wamid}: {exc.__class__.__name__}") from None
-    return event.new(chat_stream(phone), actor=ACTOR, occurred_at=occurred,
-                     idempotency_key=f"wa:{wamid}")
+    links = [message_link(message, contact, phone, occurred),
+             change_link(message, phone, occurred)]
+    return [*(link for link in links if link is not None),
+            event.new(chat_stream(phone), actor=ACTOR, occurred_at=occurred,
+                      idempotency_key=f"wa:{wamid}")]
 
 
 def status_error(errors: Any) -> dict[str, Any] | None:
@@ -190,8 +209,10 @@ def status_error(errors: Any) -> dict[str, Any] | None:
     return error
 
 
-def status_event(status: Any, value: dict[str, Any], received_at: datetime) -> NewEvent:
-    """A ``message.status`` for one element of ``value.statuses``."""
+def status_events(status: Any, value: dict[str, Any],
+                  received_at: datetime) -> list[NewEvent]:
+    """A ``message.status`` for one element of ``value.statuses``, after the
+    ``customer.linked`` its recipient's identifiers call for."""
     if not isinstance(status, dict):
         raise Unreadable("a status that is not an object")
     wamid = _str(status.get("id"))
@@ -206,6 +227,7 @@ def status_event(status: Any, value: dict[str, Any], received_at: datetime) -> N
                             "error": status_error(status.get("errors"))}
     if status.get("biz_opaque_callback_data") is not None:
         data["biz_opaque_callback_data"] = status["biz_opaque_callback_data"]
+    data["user_id"] = _str(status.get("recipient_user_id"))
     data["phone_number_id"] = _str((_dict(value.get("metadata")) or {}).get("phone_number_id"))
     data["raw"] = status
     occurred = epoch(status.get("timestamp")) or received_at
@@ -213,5 +235,7 @@ def status_event(status: Any, value: dict[str, Any], received_at: datetime) -> N
         event = MessageStatus(**data)
     except ValueError as exc:
         raise Unreadable(f"status {wamid}: {exc.__class__.__name__}") from None
-    return event.new(chat_stream(phone), actor=ACTOR, occurred_at=occurred,
-                     idempotency_key=f"wa:{wamid}:{state}")
+    link = status_link(status, phone, occurred)
+    return [*([link] if link is not None else []),
+            event.new(chat_stream(phone), actor=ACTOR, occurred_at=occurred,
+                      idempotency_key=f"wa:{wamid}:{state}")]

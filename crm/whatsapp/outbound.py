@@ -29,15 +29,19 @@ def recipient(phone: str) -> dict[str, str]:
 
 
 def message_payload(data: dict[str, Any], *, media_id: str | None = None,
-                    reply_wamid: str | None = None) -> dict[str, Any]:
+                    reply_wamid: str | None = None,
+                    address: str | None = None) -> dict[str, Any]:
     """The body of ``POST /{phone-number-id}/messages`` for a ``message.queued``.
 
+    ``address`` is where the customer is reached (their newest known phone, else their
+    business-scoped id), when it differs from the chat key in ``data["phone"]``.
     ``biz_opaque_callback_data`` carries our message id: Meta echoes it in every
     status, which ties a status to its message even before we know the wamid.
     """
     kind = data["message_type"]
     payload: dict[str, Any] = {"messaging_product": "whatsapp",
-                               "recipient_type": "individual", **recipient(data["phone"]),
+                               "recipient_type": "individual",
+                               **recipient(address or data["phone"]),
                                "type": kind, "biz_opaque_callback_data": data["message_id"]}
     if kind == "text":
         text = data.get("text") or ""

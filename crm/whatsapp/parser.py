@@ -26,14 +26,16 @@ from typing import Any
 from crm.events import NewEvent
 from crm.events.hashing import canonical_json
 from crm.events.messages import WebhookChange, WebhookError, WebhookUnparsed
+from crm.whatsapp import coexistence
+from crm.whatsapp.identifiers import contact_link
 from crm.whatsapp.inbound import (
     ACTOR,
     Unreadable,
     chat_key,
     epoch,
-    message_event,
+    message_events,
     status_error,
-    status_event,
+    status_events,
 )
 
 #: The stream of everything that is not one conversation's.
@@ -41,6 +43,9 @@ WEBHOOK_STREAM = "webhook"
 
 #: What a ``messages`` change may carry that we turn into message events.
 _MESSAGE_PARTS = ("messages", "statuses", "errors")
+
+#: Fields whose changes become conversations (when they are for our number).
+_CONVERSATION_FIELDS = ("messages", "smb_message_echoes", "history")
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -77,11 +82,15 @@ def _load(body: bytes) -> Any:
     return payload
 
 
-def parse_webhook(body: bytes, received_at: datetime) -> list[NewEvent]:
+def parse_webhook(body: bytes, received_at: datetime,
+                  phone_number_id: str | None = None) -> list[NewEvent]:
     """The events one signed POST body stands for, in the order Meta listed them.
 
     ``received_at`` is the fallback for ``occurred_at`` when Meta gives no timestamp.
-    Never raises for any input: what cannot be read becomes ``webhook.unparsed``.
+    With ``phone_number_id`` (``WHATSAPP_PHONE_NUMBER_ID``), a change whose metadata
+    names another of the account's numbers stays in the log as ``webhook.change``
+    instead of becoming chats of this inbox. Never raises for any input: what cannot
+    be read becomes ``webhook.unparsed``.
     """
     try:
         payload = _load(body)
@@ -95,7 +104,7 @@ def parse_webhook(body: bytes, received_at: datetime) -> list[NewEvent]:
     problems: list[str] = []
     for entry in entries:
         try:
-            _entry(entry, received_at, events, problems)
+            _entry(entry, received_at, phone_number_id, events, problems)
         except Unreadable as exc:
             problems.append(str(exc))
     if problems:
@@ -104,19 +113,29 @@ def parse_webhook(body: bytes, received_at: datetime) -> list[NewEvent]:
     return events
 
 
-def _entry(entry: Any, received_at: datetime, events: list[NewEvent],
-           problems: list[str]) -> None:
+def _entry(entry: Any, received_at: datetime, phone_number_id: str | None,
+           events: list[NewEvent], problems: list[str]) -> None:
     if not isinstance(entry, dict) or not isinstance(entry.get("changes"), list):
         raise Unreadable("an entry without a changes list")
     for change in entry["changes"]:
         try:
-            _change(entry, change, received_at, events, problems)
+            _change(entry, change, received_at, phone_number_id, events, problems)
         except Unreadable as exc:
             problems.append(str(exc))
 
 
+def _other_number(value: dict[str, Any], expected: str | None) -> bool:
+    """The change is for another number than ours (one it names, and not ours)."""
+    if expected is None:
+        return False
+    metadata = value.get("metadata")
+    found = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
+    return found is not None and str(found) != expected
+
+
 def _change(entry: dict[str, Any], change: Any, received_at: datetime,
-            events: list[NewEvent], problems: list[str]) -> None:
+            phone_number_id: str | None, events: list[NewEvent],
+            problems: list[str]) -> None:
     if not isinstance(change, dict):
         raise Unreadable("a change that is not an object")
     field, value = change.get("field"), change.get("value")
@@ -125,12 +144,26 @@ def _change(entry: dict[str, Any], change: Any, received_at: datetime,
     if not isinstance(value, dict):
         raise Unreadable(f"a {field} change without a value object")
     has_parts = any(value.get(part) is not None for part in _MESSAGE_PARTS)
-    if field == "messages" and has_parts:
+    if field in _CONVERSATION_FIELDS and _other_number(value, phone_number_id):
+        events.append(_other(entry, field, value, received_at))
+    elif field == "messages" and has_parts:
         _messages(entry, value, received_at, events, problems)
+    elif field == "smb_message_echoes" and value.get("message_echoes") is not None:
+        _coexistence(coexistence.echoes, value, received_at, events, problems)
+    elif field == "history" and value.get("history") is not None:
+        _coexistence(coexistence.history, value, received_at, events, problems)
     else:
         events.append(_other(entry, field, value, received_at))
         for error in _list(value, "errors"):
             events.append(_error(entry, field, value, error, received_at))
+
+
+def _coexistence(parse: Any, value: dict[str, Any], received_at: datetime,
+                 events: list[NewEvent], problems: list[str]) -> None:
+    try:
+        parse(value, received_at, events, problems)
+    except Unreadable as exc:
+        problems.append(str(exc))
 
 
 def _list(value: dict[str, Any], name: str) -> list[Any]:
@@ -153,14 +186,19 @@ def _messages(entry: dict[str, Any], value: dict[str, Any], received_at: datetim
             problems.append(str(exc))
             parts[name] = []
     senders = {chat_key(m) for m in parts["messages"] if isinstance(m, dict)}
+    contacts = value.get("contacts")
+    for contact in contacts if isinstance(contacts, list) else []:
+        link = contact_link(contact, None, _entry_time(entry, received_at))
+        if link is not None:
+            events.append(link)
     for message in parts["messages"]:
         try:
-            events.append(message_event(message, value, len(senders) == 1, received_at))
+            events.extend(message_events(message, value, len(senders) == 1, received_at))
         except Unreadable as exc:
             problems.append(str(exc))
     for status in parts["statuses"]:
         try:
-            events.append(status_event(status, value, received_at))
+            events.extend(status_events(status, value, received_at))
         except Unreadable as exc:
             problems.append(str(exc))
     for error in parts["errors"]:

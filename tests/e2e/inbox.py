@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, expect
 
+from crm.sandbox import PHONE_NUMBER_ID
 from tests import meta_payloads as meta
 from tests.conftest import LiveServer
 from tests.sandbox_support import SECRET
@@ -24,8 +25,10 @@ def customer_writes(server: LiveServer, phone: str, name: str | None, *messages:
                     ) -> httpx.Response:
     """A signed Meta webhook carrying ``messages`` from one customer; asserts the 200."""
     contacts = [meta.contact(phone, name)] if name is not None else []
-    body = meta.body_of(meta.envelope(meta.messages_change(messages=messages,
-                                                           contacts=contacts)))
+    # For the number the server is configured with (the sandbox's): webhooks naming
+    # another number stay out of the inbox.
+    body = meta.body_of(meta.envelope(meta.messages_change(
+        messages=messages, contacts=contacts, phone_number_id=PHONE_NUMBER_ID)))
     with server.client() as http:
         answer = meta.post(http, body, secret=SECRET)
     assert answer.status_code == 200, answer.text

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from playwright.sync_api import expect
 
+from crm.sandbox import PHONE_NUMBER_ID
 from tests import meta_payloads as meta
 from tests.auth_support import create_agent
 from tests.conftest import LiveServer, admin_headers
@@ -22,8 +23,8 @@ def _many_customers(live: LiveServer) -> None:
     messages = [meta.text(wamid(), f"3519{i:08d}", f"hello from customer {i}", ts=now - 500 + i)
                 for i in range(MANY)]
     contacts = [meta.contact(f"3519{i:08d}", f"Customer {i:03d}") for i in range(MANY)]
-    body = meta.body_of(meta.envelope(meta.messages_change(messages=messages,
-                                                           contacts=contacts)))
+    body = meta.body_of(meta.envelope(meta.messages_change(
+        messages=messages, contacts=contacts, phone_number_id=PHONE_NUMBER_ID)))
     with httpx.Client(base_url=live.url, timeout=10) as http:
         assert meta.post(http, body, secret=SECRET).status_code == 200
 

@@ -18,7 +18,7 @@ import { Thread } from "./thread.js";
 const EVENT_TYPES = [
   "message.received", "message.status", "message.queued", "message.sent", "message.failed",
   "message.unknown", "message.retry", "chat.read", "customer.updated", "media.stored",
-  "media.failed", "channel.health",
+  "media.failed", "channel.health", "customer.linked", "message.echoed",
 ];
 // Inbound types that are not news by themselves (they annotate another message).
 const QUIET = new Set(["reaction", "edit", "revoke"]);
@@ -59,7 +59,12 @@ const composer = new Composer({
 const sidebar = new Sidebar({
   list: $("#chat-list"), scroll: $("#chat-scroll"), more: $("#chat-more"),
   status: $("#chat-status"), search: $("#search"),
-  onChat: (chat) => {
+  onChat: (chat, asked) => {
+    if (asked === current && chat.phone !== current) {
+      // The open chat was merged into an older one of the same customer: follow it.
+      location.hash = `#/chat/${encodeURIComponent(chat.phone)}`;
+      return;
+    }
     if (chat.phone !== current) return;
     // The chat now exists (a template started it): the thread loads it for real.
     const wasNew = !currentChat;
@@ -77,9 +82,10 @@ const NEW_NUMBER = /^\d{8,15}$/;
 
 // The header and the composer always show the same chat: everything here is set from
 // one object, or reset together (null: nothing to send to).
-function showHeader(phone, name, subline) {
+function showHeader(phone, name, subline, username = null) {
   $("#thread-name").textContent = name;
-  $("#thread-phone").textContent = showPhone(phone);
+  // The username, when the customer has one (text only: it is the customer's words).
+  $("#thread-phone").textContent = username ? `@${username} · ${showPhone(phone)}` : showPhone(phone);
   $("#thread-window").textContent = subline;
   $("#thread-avatar").textContent = initials(name);
   thread.setName(name);
@@ -87,7 +93,7 @@ function showHeader(phone, name, subline) {
 
 function showChat(chat) {
   currentChat = chat;
-  showHeader(chat.phone, displayName(chat), windowText(chat));
+  showHeader(chat.phone, displayName(chat), windowText(chat), (chat.identifiers || {}).username);
   composer.setChat(chat);
 }
 
@@ -212,21 +218,30 @@ function showChannel(data) {
   banner.hidden = false;
 }
 
+// Any identifier of the open chat's customer (an event may name them by another one).
+function isCurrent(phone) {
+  if (phone === current) return true;
+  const known = (currentChat && currentChat.identifiers) || {};
+  return Boolean(current) && Object.values(known).includes(phone);
+}
+
 function onEvent(event) {
   if (event.type === "channel.health") {
     showChannel(event.data || {});
     if (channelPanel.panel && channelPanel.panel.open) channelPanel.refresh();
     return;
   }
-  const phone = phoneOf(event);
+  let phone = phoneOf(event);
   if (!phone) return;
+  if (isCurrent(phone)) phone = current;
   const moved = event.type === "message.received" || event.type === "message.queued";
   sidebar.refresh(phone, { moved, position: event.position }).then(() => {
     if (phone === current && event.type === "message.received") markRead(phone);
   });
   if (phone === current) thread.refresh();
   if (phone === current && event.type === "customer.updated") customer.show(phone);
-  if (event.type === "message.received" && !QUIET.has((event.data || {}).message_type) && document.hidden) {
+  const data = event.data || {};
+  if (event.type === "message.received" && !QUIET.has(data.message_type) && !data.imported && document.hidden) {
     unseen += 1;
     document.title = `(${unseen}) ${baseTitle}`;
   }

@@ -53,6 +53,9 @@ function marks(message) {
     out.push(h("p", { class: "mb-0.5 flex items-center gap-1 text-[11px] italic text-slate-500" }, icon("forward", "size-3"),
       message.frequently_forwarded ? "Forwarded many times" : "Forwarded"));
   }
+  if (message.imported) {
+    out.push(h("p", { class: "mb-0.5 text-[11px] italic text-slate-500", text: "Imported from the WhatsApp Business app" }));
+  }
   return out;
 }
 

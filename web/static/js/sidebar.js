@@ -124,8 +124,14 @@ export class Sidebar {
       if (error.status === 404) return;
       throw error;
     }
+    // Asked by another identifier of the customer, or a chat merged into an older one:
+    // the row under the old key goes, the chat's own row takes the news.
+    if (answer.chat.phone !== phone && this.rows.has(phone) && generation === this.generation) {
+      this.rows.get(phone).el.remove();
+      this.rows.delete(phone);
+    }
     if (generation === this.generation) this.upsert(answer.chat, wanted);
-    this.onChat(answer.chat);
+    this.onChat(answer.chat, phone);
   }
 
   upsert(chat, { moved = false, position = 0 } = {}) {
