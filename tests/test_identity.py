@@ -311,6 +311,53 @@ def test_webhooks_for_another_phone_number_id_stay_out_of_the_inbox(
         server.stop()
 
 
+def test_a_merge_combines_the_team_state_of_both_chats(
+        live: LiveServer, http: httpx.Client) -> None:
+    """Notes, labels and the assignee follow the customer into the surviving chat, and an
+    agent action naming the other identifier lands there too, live and after replay."""
+    phone, user_id = "85290000019", "HK.100000000000000019"
+    deliver(http, messages_change(
+        [bsuid_text("wamid.id19.a", user_id, "hi from my username", BASE_TS)],
+        contacts=[with_username(contact(None, "Cy", user_id), "cy")]))
+    deliver(http, messages_change(
+        [text("wamid.id19.b", phone, "hi from my phone", BASE_TS + 60)],
+        contacts=[contact(phone, "Cy")]))
+    label = http.post("/api/labels", json={"name": "vip-merge", "color": "#aa0000"})
+    assert label.status_code in (200, 201), label.text
+    assert http.post(f"/api/chats/{user_id}/notes", json={"text": "knows us"}).status_code \
+        in (200, 201)
+    assert http.post(f"/api/chats/{phone}/labels", json={"add": ["vip-merge"]}
+                     ).status_code == 200
+    assert http.post(f"/api/chats/{phone}/assign", json={"agent": "admin"}).status_code == 200
+    assert http.post(f"/api/chats/{user_id}/status", json={"status": "resolved"}
+                     ).status_code == 200
+
+    deliver(http, messages_change(  # both identifiers in one item: one customer
+        [text("wamid.id19.c", phone, "still me", BASE_TS + 120, from_user_id=user_id)]))
+
+    def combined(notes: list[str]) -> None:
+        found = chat(http, phone)
+        assert found["phone"] == user_id
+        assert found["assignee"] == "admin"
+        assert found["labels"] == ["vip-merge"]
+        assert found["status"] == "open"  # the phone chat waits for an answer
+        items = thread(http, user_id)
+        assert [m["text"] for m in items if m["direction"] == "note"] == notes
+        assert phone not in keys(http)
+
+    combined(["knows us"])
+    # An action by the other identifier after the merge lands on the survivor.
+    assert http.post(f"/api/chats/{phone}/notes", json={"text": "after the merge"}
+                     ).status_code in (200, 201)
+    combined(["knows us", "after the merge"])
+    checked = replay_check(live)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    rebuilt = subprocess.run([sys.executable, "-m", "crm.cli", "replay"], env=live.env,
+                             capture_output=True, text=True, timeout=120)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    combined(["knows us", "after the merge"])
+
+
 def test_replay_reaches_the_same_rows(live: LiveServer) -> None:
     """Runs last in this module: everything above, rebuilt, is what the server built."""
     result = check(live.db_path, default_projector())

@@ -109,9 +109,9 @@ def test_a_new_version_is_rebuilt_with_its_group_on_start(tmp_path: Path) -> Non
     conn.close()
     assert status["chats"] == {"checkpoint": head, "version": CHATS_VERSION + 1,
                                "failures": 0}
-    # A release before versions stored none: each projection now has the code's.
+    # A release before versions stored none: each projection now has the running code's.
     assert {n: s["version"] for n, s in status.items() if n != "chats"} == {
-        p.name: p.version for p in PROJECTIONS if p.name != "chats"}
+        p.name: p.version for p in projector.projections if p.name != "chats"}
     assert {s["checkpoint"] for s in status.values()} == {head}
 
     # The next start finds the version stored and folds nothing again.

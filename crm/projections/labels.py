@@ -13,6 +13,7 @@ from typing import Any
 
 from crm.events import RecordedEvent
 from crm.projections.base import Projection
+from crm.projections.identities import chat_of, merged_at
 from crm.projections.transaction import Transaction
 
 SCHEMA = """
@@ -58,7 +59,7 @@ def on_updated(event: RecordedEvent, tx: Transaction) -> None:
 
 def on_chat_labels(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
-    phone = data["phone"]
+    phone = chat_of(tx, data["phone"])
     tx.executemany("DELETE FROM chat_labels WHERE phone = ? AND label_id = ?",
                    [(phone, label) for label in data.get("remove", [])])
     tx.executemany("INSERT OR IGNORE INTO chat_labels (phone, label_id) "
@@ -66,11 +67,21 @@ def on_chat_labels(event: RecordedEvent, tx: Transaction) -> None:
                    [(phone, label) for label in data.get("add", [])])
 
 
+def on_linked(event: RecordedEvent, tx: Transaction) -> None:
+    """Two chats became one: the survivor has both chats' labels."""
+    for absorbed, into in merged_at(tx, event.position):
+        tx.execute("INSERT OR IGNORE INTO chat_labels (phone, label_id) "
+                   "SELECT ?, label_id FROM chat_labels WHERE phone = ?", (into, absorbed))
+        tx.execute("DELETE FROM chat_labels WHERE phone = ?", (absorbed,))
+
+
 PROJECTION = Projection(
     name="labels", version=1,
     schema=SCHEMA,
     tables=("labels", "chat_labels"),
+    replay_group=1,  # reads identities
     handlers={
+        "customer.linked": on_linked,
         "label.created": on_created,
         "label.updated": on_updated,
         "chat.labels_changed": on_chat_labels,

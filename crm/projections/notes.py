@@ -14,8 +14,9 @@ import sqlite3
 from typing import Any
 
 from crm.events import RecordedEvent, epoch_seconds
-from crm.projections import messages
+from crm.projections import identities, messages
 from crm.projections.base import Projection
+from crm.projections.identities import chat_of, merged_at
 from crm.projections.transaction import Transaction
 
 SCHEMA = """
@@ -39,13 +40,20 @@ def on_note(event: RecordedEvent, tx: Transaction) -> None:
     tx.execute(
         "INSERT OR IGNORE INTO notes (id, phone, text, agent, extra, timestamp, ts, position) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (data["note_id"], data["phone"], data["text"], data["agent"], extra,
+        (data["note_id"], chat_of(tx, data["phone"]), data["text"], data["agent"], extra,
          event.occurred_at, int(epoch_seconds(event.occurred_at) * 1000), event.position))
+
+
+def on_linked(event: RecordedEvent, tx: Transaction) -> None:
+    """Two chats became one: the survivor's thread has both chats' notes."""
+    for absorbed, into in merged_at(tx, event.position):
+        tx.execute("UPDATE notes SET phone = ? WHERE phone = ?", (into, absorbed))
 
 
 PROJECTION = Projection(
     name="notes", version=1, schema=SCHEMA, tables=("notes",),
-    handlers={"note.added": on_note},
+    replay_group=1,  # reads identities
+    handlers={"customer.linked": on_linked, "note.added": on_note},
 )
 
 # -- reading --------------------------------------------------------------------------
@@ -64,7 +72,9 @@ def _item(row: tuple) -> dict[str, Any]:
 def thread(db: sqlite3.Connection, phone: str, limit: int = 50, before: str | None = None
            ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the thread with notes, oldest first within the page, each item with its
-    ``position`` (what the stale-reply guard's ``seen`` names)."""
+    ``position`` (what the stale-reply guard's ``seen`` names). ``phone`` may be any of
+    the customer's identifiers."""
+    phone = identities.resolve(db, phone)
     where = "phone = ?"
     params: list[Any] = [phone]
     if before:
@@ -87,6 +97,7 @@ def thread(db: sqlite3.Connection, phone: str, limit: int = 50, before: str | No
 def changes_since(db: sqlite3.Connection, phone: str, seen: int
                   ) -> list[dict[str, Any]]:
     """Messages and notes of the thread recorded after position ``seen``, oldest first."""
+    phone = identities.resolve(db, phone)
     rows = db.execute(
         f"SELECT {messages.COLUMNS} FROM messages WHERE phone = ? AND position > ? "
         f"UNION ALL SELECT {_NOTE_COLUMNS} FROM notes WHERE phone = ? AND position > ? "
@@ -96,6 +107,7 @@ def changes_since(db: sqlite3.Connection, phone: str, seen: int
 
 def latest_position(db: sqlite3.Connection, phone: str) -> int:
     """The position of the thread's newest message or note (0 for none)."""
+    phone = identities.resolve(db, phone)
     row = db.execute(
         "SELECT max(p) FROM (SELECT max(position) AS p FROM messages WHERE phone = ? "
         "UNION ALL SELECT max(position) FROM notes WHERE phone = ?)", (phone, phone)).fetchone()

@@ -14,6 +14,7 @@ from typing import Any
 
 from crm.events import RecordedEvent
 from crm.projections.base import Projection
+from crm.projections.identities import chat_of, merged_at
 from crm.projections.transaction import Transaction
 from crm.projections.workflow import NOT_WAKING
 
@@ -51,11 +52,12 @@ def _snippet(text: str | None) -> str | None:
 
 def on_received(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
-    if data.get("message_type", "unknown") in NOT_WAKING:
+    if data.get("message_type", "unknown") in NOT_WAKING or data.get("imported"):
         return
+    phone = chat_of(tx, data["phone"])
     # The workflow projection ran first: this is the assignee as of this message.
-    assignee = tx.fetchval("SELECT assignee FROM chat_state WHERE phone = ?", (data["phone"],))
-    tx.execute(_ADD, (assignee or EVERYONE, event.position, "message", data["phone"],
+    assignee = tx.fetchval("SELECT assignee FROM chat_state WHERE phone = ?", (phone,))
+    tx.execute(_ADD, (assignee or EVERYONE, event.position, "message", phone,
                       event.actor, event.occurred_at,
                       _snippet(data.get("text") or data.get("caption"))))
 
@@ -65,17 +67,18 @@ def on_assigned(event: RecordedEvent, tx: Transaction) -> None:
     if agent is None or event.actor == f"agent:{agent}":
         return
     # A round-robin pick that lost to a manual assignment changed nothing.
-    if tx.fetchval("SELECT assignee FROM chat_state WHERE phone = ?",
-                   (event.data["phone"],)) != agent:
+    phone = chat_of(tx, event.data["phone"])
+    if tx.fetchval("SELECT assignee FROM chat_state WHERE phone = ?", (phone,)) != agent:
         return
-    tx.execute(_ADD, (agent, event.position, "assigned", event.data["phone"], event.actor,
+    tx.execute(_ADD, (agent, event.position, "assigned", phone, event.actor,
                       event.occurred_at, None))
 
 
 def on_note(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
+    phone = chat_of(tx, data["phone"])
     tx.executemany(_ADD, [
-        (name, event.position, "mention", data["phone"], event.actor, event.occurred_at,
+        (name, event.position, "mention", phone, event.actor, event.occurred_at,
          _snippet(data["text"]))
         for name in data.get("mentions", []) if name != data["agent"]])
 
@@ -91,11 +94,18 @@ def on_read(event: RecordedEvent, tx: Transaction) -> None:
                    (agent, data["upto"]))
 
 
+def on_linked(event: RecordedEvent, tx: Transaction) -> None:
+    for absorbed, into in merged_at(tx, event.position):
+        tx.execute("UPDATE notifications SET phone = ? WHERE phone = ?", (into, absorbed))
+
+
 PROJECTION = Projection(
     name="notifications", version=1,
     schema=SCHEMA,
     tables=("notifications", "notification_reads", "notification_marks"),
+    replay_group=1,  # reads identities and chat_state
     handlers={
+        "customer.linked": on_linked,
         "message.received": on_received,
         "chat.assigned": on_assigned,
         "note.added": on_note,

@@ -11,7 +11,12 @@ of the log:
 * a snooze ends by an event (``chat.status_changed`` with ``woke``, from the snooze
   worker), never by a clock here;
 * ``needs_assignment`` marks a chat the round-robin assigner should place: new from an
-  inbound message, or reopened from ``resolved`` with nobody assigned.
+  inbound message, or reopened from ``resolved`` with nobody assigned;
+* every event is filed under its chat's key, whichever of the customer's identifiers it
+  names (``identities``), and when two chats turn out to be one person their states are
+  combined: the surviving chat keeps its status unless the other one waits, its assignee
+  unless it has none, and the older wait;
+* messages imported from the Business app's history neither reopen nor wait.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 from crm.events import RecordedEvent, epoch_seconds
 from crm.projections.base import Projection
 from crm.projections.chats import NOT_UNREAD
+from crm.projections.identities import chat_of, merged_at
 from crm.projections.transaction import Transaction
 
 SCHEMA = """
@@ -58,9 +64,9 @@ def _ensure(tx: Transaction, phone: str) -> bool:
 
 def on_received(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
-    phone = data["phone"]
+    phone = chat_of(tx, data["phone"])
     created = _ensure(tx, phone)
-    if data.get("message_type", "unknown") in NOT_WAKING:
+    if data.get("message_type", "unknown") in NOT_WAKING or data.get("imported"):
         return
     at, ts = event.occurred_at, epoch_seconds(event.occurred_at)
     if created:
@@ -87,8 +93,11 @@ def on_received(event: RecordedEvent, tx: Transaction) -> None:
 
 
 def on_queued(event: RecordedEvent, tx: Transaction) -> None:
-    """An agent's reply (or a template to a new number) answers whatever waited."""
-    phone = event.data["phone"]
+    """An agent's reply (or a template to a new number, or a reply from the Business
+    app) answers whatever waited."""
+    if event.data.get("imported"):
+        return
+    phone = chat_of(tx, event.data["phone"])
     _ensure(tx, phone)
     tx.execute("UPDATE chat_state SET waiting_since = NULL, waiting_ts = NULL "
                "WHERE phone = ?", (phone,))
@@ -96,7 +105,7 @@ def on_queued(event: RecordedEvent, tx: Transaction) -> None:
 
 def on_status(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
-    phone, status = data["phone"], data["status"]
+    phone, status = chat_of(tx, data["phone"]), data["status"]
     _ensure(tx, phone)
     woke = data.get("woke")
     if woke is not None:
@@ -119,7 +128,7 @@ def on_status(event: RecordedEvent, tx: Transaction) -> None:
 
 def on_assigned(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
-    phone, agent = data["phone"], data.get("agent")
+    phone, agent = chat_of(tx, data["phone"]), data.get("agent")
     _ensure(tx, phone)
     # The assigner read the chat unassigned; someone may have taken it since.
     if data.get("by") == "round_robin" and tx.fetchval(
@@ -132,12 +141,45 @@ def on_assigned(event: RecordedEvent, tx: Transaction) -> None:
                    "ON CONFLICT(one) DO UPDATE SET last_agent = excluded.last_agent", (agent,))
 
 
+def on_linked(event: RecordedEvent, tx: Transaction) -> None:
+    """Two chats became one: combine the absorbed chat's state into the survivor's."""
+    for absorbed, into in merged_at(tx, event.position):
+        old = tx.fetchone(_MERGE_STATE, (absorbed,))
+        if old is None:
+            continue
+        if tx.fetchone(_MERGE_STATE, (into,)) is None:
+            tx.execute("UPDATE chat_state SET phone = ? WHERE phone = ?", (into, absorbed))
+            continue
+        _, assignee, waiting_since, waiting_ts = old
+        tx.execute(
+            "UPDATE chat_state SET "
+            "status = CASE WHEN ? IS NOT NULL AND status IN ('resolved', 'snoozed') "
+            "    THEN 'open' ELSE status END, "
+            "snoozed_until = CASE WHEN ? IS NOT NULL AND status = 'snoozed' THEN NULL "
+            "    ELSE snoozed_until END, "
+            "assignee = coalesce(assignee, ?), "
+            "waiting_since = CASE WHEN ? IS NOT NULL AND (waiting_ts IS NULL OR ? < waiting_ts) "
+            "    THEN ? ELSE waiting_since END, "
+            "waiting_ts = CASE WHEN ? IS NOT NULL AND (waiting_ts IS NULL OR ? < waiting_ts) "
+            "    THEN ? ELSE waiting_ts END "
+            "WHERE phone = ?",
+            (waiting_ts, waiting_ts, assignee, waiting_ts, waiting_ts, waiting_since,
+             waiting_ts, waiting_ts, waiting_ts, into))
+        tx.execute("DELETE FROM chat_state WHERE phone = ?", (absorbed,))
+
+
+_MERGE_STATE = "SELECT status, assignee, waiting_since, waiting_ts FROM chat_state WHERE phone = ?"
+
+
 PROJECTION = Projection(
     name="workflow", version=1,
     schema=SCHEMA,
     tables=("chat_state", "assignment_rotation"),
+    replay_group=1,  # reads identities
     handlers={
+        "customer.linked": on_linked,
         "message.received": on_received,
+        "message.echoed": on_queued,
         "message.queued": on_queued,
         "chat.status_changed": on_status,
         "chat.assigned": on_assigned,
