@@ -1,4 +1,5 @@
-"""``/``: the inbox page, and ``/static/...``: its CSS and JavaScript, served by crm itself.
+"""``/``: the inbox page, ``/agents``: the team page for admins, and ``/static/...``: its
+CSS and JavaScript, served by crm itself.
 
 The page is a server-rendered shell; the browser fills it from the read API and keeps it
 live from the stream. The shell carries the log position it was rendered at, so the
@@ -15,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from quart import Blueprint, Response, render_template, request
+from quart import Blueprint, Response, redirect, render_template, request
 
 from crm.api.guard import current_agent
 from crm.api.services import services
@@ -43,7 +44,24 @@ async def inbox() -> Response:
     position = await services().db.read(last_position)
     csrf = agent.csrf_token or ""
     body = await render_template(
-        "inbox.html", agent=agent, csrf_token=csrf, session_csrf=csrf, position=position)
+        "inbox.html", agent=agent, csrf_token=csrf, session_csrf=csrf, position=position,
+        sla_minutes=services().settings.sla_minutes)
+    return _page(body)
+
+
+@blueprint.get("/agents")
+async def agents_page() -> Response:
+    """The team's agents and tokens, for admins (other agents go back to the inbox)."""
+    agent = current_agent()
+    if not agent.admin:
+        return redirect("/")  # type: ignore[return-value]
+    csrf = agent.csrf_token or ""
+    body = await render_template("agents.html", agent=agent, csrf_token=csrf,
+                                 session_csrf=csrf)
+    return _page(body)
+
+
+def _page(body: str) -> Response:
     response = Response(body, content_type="text/html; charset=utf-8")
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -51,7 +69,8 @@ async def inbox() -> Response:
 
 def modules(root: Path = STATIC / "js") -> list[str]:
     """The page's ES modules but the entry point, preloaded together (no import waterfall)."""
-    return sorted(p.name for p in root.glob("*.js") if p.name != "app.js")
+    return sorted(p.name for p in root.glob("*.js")
+                  if p.name not in ("app.js", "agents_page.js"))
 
 
 @blueprint.app_context_processor

@@ -5,7 +5,8 @@ a zone, in the future, for ``snoozed`` only), ``POST /api/chats/<phone>/assign``
 ``{"agent": name | null}``: both answer the chat. ``GET /api/chats/counts``: the
 asking agent's ``mine``, ``unassigned``, ``all``, ``unread`` (open chats) and
 ``pending``, ``snoozed``, ``resolved``. ``GET /api/team/online``: open streams per
-agent, as round-robin assignment sees them.
+agent, as round-robin assignment sees them. ``GET /api/team/agents``: enabled agents'
+names, for pickers and mentions.
 """
 
 from __future__ import annotations
@@ -101,3 +102,11 @@ async def counts() -> dict[str, Any]:
 @blueprint.get("/api/team/online")
 async def online() -> dict[str, Any]:
     return {"online": await services().db.read(presence.online)}
+
+
+@blueprint.get("/api/team/agents")
+async def team_agents() -> dict[str, Any]:
+    """Every enabled agent's name, for any agent: the assignee picker and @-mentions
+    (``GET /api/agents``, with tokens and flags, stays for admins)."""
+    found = await services().db.read(agents.list_agents)
+    return {"agents": [{"name": a["name"]} for a in found if not a["disabled"]]}

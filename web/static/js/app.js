@@ -14,12 +14,19 @@ import { initials, showPhone, windowText } from "./format.js";
 import { Sidebar } from "./sidebar.js";
 import { Stream } from "./stream.js";
 import { Thread } from "./thread.js";
+import { ChatViews } from "./tabs.js";
+import { Workflow } from "./workflow.js";
+import { NoteComposer } from "./notes.js";
+import { attachQuickReplies, QuickReplyManager } from "./quick_replies.js";
 
 const EVENT_TYPES = [
   "message.received", "message.status", "message.queued", "message.sent", "message.failed",
   "message.unknown", "message.retry", "chat.read", "customer.updated", "media.stored",
   "media.failed", "channel.health", "customer.linked", "message.echoed",
+  "chat.status_changed", "chat.assigned", "chat.labels_changed", "note.added",
 ];
+// Team changes that may bring a chat into the sidebar's view (or take it out).
+const TEAM = new Set(["chat.status_changed", "chat.assigned", "chat.labels_changed"]);
 // Inbound types that are not news by themselves (they annotate another message).
 const QUIET = new Set(["reaction", "edit", "revoke"]);
 
@@ -73,6 +80,27 @@ const sidebar = new Sidebar({
   },
 });
 
+const me = app.dataset.agent;
+const views = new ChatViews({ root: $("#team-filters"), me, onChange: () => sidebar.setView(views) });
+sidebar.view = views;
+const workflow = new Workflow({
+  root: $("#team-bar"), me, admin: app.dataset.admin === "true",
+  onChanged: (chat) => {
+    sidebar.upsert(chat, { appear: true });
+    if (chat.phone === current) currentChat = chat;
+    views.changed();
+  },
+});
+new NoteComposer({ root: $("#composer"), phone: () => current, onAdded: () => thread.refresh() });
+attachQuickReplies({
+  input: $("#text"), list: $("#suggest"), host: $("#composer"),
+  context: () => ({
+    name: currentChat && currentChat.name && currentChat.name !== currentChat.phone ? currentChat.name : "",
+    phone: current ? showPhone(current) : "", agent: me,
+  }),
+});
+new QuickReplyManager({ opener: $("#qr-manage") });
+
 function displayName(chat) {
   return chat.name && chat.name !== chat.phone ? chat.name : showPhone(chat.phone);
 }
@@ -95,12 +123,14 @@ function showChat(chat) {
   currentChat = chat;
   showHeader(chat.phone, displayName(chat), windowText(chat), (chat.identifiers || {}).username);
   composer.setChat(chat);
+  workflow.setChat(chat);
 }
 
 function showNoChat(phone, why) {
   currentChat = null;
   showHeader(phone, showPhone(phone), why);
   composer.setChat(null);
+  workflow.setChat(null);
 }
 
 // One clock for every window display: header, composer and list change together.
@@ -235,7 +265,9 @@ function onEvent(event) {
   if (!phone) return;
   if (isCurrent(phone)) phone = current;
   const moved = event.type === "message.received" || event.type === "message.queued";
-  sidebar.refresh(phone, { moved, position: event.position }).then(() => {
+  const appear = TEAM.has(event.type) || event.type === "message.received";
+  if (appear || moved || event.type === "chat.read") views.changed();
+  sidebar.refresh(phone, { moved, appear, position: event.position }).then(() => {
     if (phone === current && event.type === "message.received") markRead(phone);
   });
   if (phone === current) thread.refresh();

@@ -5,6 +5,7 @@
 
 import { content } from "./content.js";
 import { h, srOnly } from "./dom.js";
+import { renderNote } from "./notes.js";
 import { dayLabel, fullTime, summary, timeOfDay } from "./format.js";
 import { icon } from "./icons.js";
 import { tick } from "./ticks.js";
@@ -98,6 +99,7 @@ function reactions(message) {
 }
 
 export function renderMessage(message, ctx) {
+  if (message.direction === "note") return renderNote(message);
   const out = message.direction === "out";
   const shown = message.edited && message.edited.text && !message.revoked
     ? { ...message, text: message.edited.text, caption: message.caption ? message.edited.text : null }

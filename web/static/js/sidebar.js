@@ -10,6 +10,7 @@ import { api, Coalescer } from "./api.js";
 import { h, srOnly } from "./dom.js";
 import { isWindowOpen, KINDS, kindOf, listTime, showPhone, summary, windowLeft, windowText, initials } from "./format.js";
 import { icon, hasIcon } from "./icons.js";
+import { teamMarks, teamStamp } from "./row_team.js";
 import { tick } from "./ticks.js";
 
 const PAGE = 50;
@@ -23,6 +24,8 @@ export class Sidebar {
     this.onChat = onChat || (() => {});
     this.rows = new Map(); // phone -> {el, chat, pos}
     this.query = "";
+    // The team view (tabs.js): {params, matches(chat)}; null lists every chat.
+    this.view = null;
     this.next = null;
     this.done = false;
     this.loading = false;
@@ -62,6 +65,12 @@ export class Sidebar {
     this.loadMore();
   }
 
+  setView(view) {
+    this.view = view;
+    this.reset();
+    this.loadMore();
+  }
+
   reset() {
     this.generation += 1;
     this.rows.clear();
@@ -78,6 +87,9 @@ export class Sidebar {
     const params = new URLSearchParams({ limit: String(PAGE) });
     if (this.next) params.set("before", this.next);
     if (this.query) params.set("q", this.query);
+    for (const [key, value] of Object.entries(this.view ? this.view.params() : {})) {
+      if (key !== "sort" || !this.query) params.set(key, value);
+    }
     if (!this.rows.size) this.status.textContent = "Loading chats…";
     try {
       const page = await api(`/api/chats?${params}`);
@@ -103,13 +115,16 @@ export class Sidebar {
 
   emptyText() {
     if (this.rows.size) return "";
-    return this.query ? `No chats match “${this.query}”.` : "No chats yet. Customers' messages appear here as they arrive.";
+    if (this.query) return `No chats match “${this.query}”.`;
+    return this.view && this.view.filtered() ? "No chats in this view." : "No chats yet. Customers' messages appear here as they arrive.";
   }
 
   // The stream says something happened in this chat: refetch its row.
-  refresh(phone, { moved = false, position = 0 } = {}) {
-    const before = this.pending.get(phone) || { moved: false, position: 0 };
-    this.pending.set(phone, { moved: before.moved || moved, position: Math.max(before.position, position) });
+  // appear: a team change (assigned, reopened) may bring a chat into the view.
+  refresh(phone, { moved = false, position = 0, appear = false } = {}) {
+    const before = this.pending.get(phone) || { moved: false, position: 0, appear: false };
+    this.pending.set(phone, { moved: before.moved || moved, position: Math.max(before.position, position),
+                              appear: before.appear || appear });
     return this.refresher.run(phone);
   }
 
@@ -134,12 +149,20 @@ export class Sidebar {
     this.onChat(answer.chat, phone);
   }
 
-  upsert(chat, { moved = false, position = 0 } = {}) {
+  upsert(chat, { moved = false, position = 0, appear = false } = {}) {
     const row = this.rows.get(chat.phone);
+    if (this.view && !this.view.matches(chat)) {
+      if (row) {
+        row.el.remove();
+        this.rows.delete(chat.phone);
+        this.status.textContent = this.emptyText();
+      }
+      return;
+    }
     if (!row) {
       // Not on screen: during a search only chats already listed change; otherwise a
       // chat with news (or found deep in the list) appears at its place at the top.
-      if (this.query || !moved) return;
+      if (this.query || !(moved || appear)) return;
       const fresh = this.makeRow(chat, position);
       this.place(fresh, position);
       this.status.textContent = this.emptyText();
@@ -209,7 +232,7 @@ export class Sidebar {
   }
 
   stamp(chat) {
-    return `${windowLeft(chat)}|${chat.last_message ? listTime(chat.last_message.timestamp) : ""}`;
+    return `${windowLeft(chat)}|${chat.last_message ? listTime(chat.last_message.timestamp) : ""}|${teamStamp(chat)}`;
   }
 
   renderRow(chat) {
@@ -247,7 +270,8 @@ export class Sidebar {
             unread ? h("span", {
               class: "unread min-w-5 shrink-0 rounded-full bg-emerald-600 px-1.5 text-center text-xs font-semibold text-white",
               "aria-label": `${chat.unread} unread`, text: String(chat.unread),
-            }) : null))));
+            }) : null),
+          teamMarks(chat))));
     li.dataset.pos = String((this.rows.get(chat.phone) || {}).pos || 0);
     li.dataset.stamp = this.stamp(chat);
     return li;
