@@ -152,6 +152,12 @@ def test_assignment_refuses_unknown_and_disabled_agents(server: LiveServer,
         after = http.post("/api/notifications/read", json={"upto": newest}).json()
         assert after["unread"] == 0 and all(n["read"] for n in after["notifications"])
     assert events(server, "notifications.read")[-1]["actor"] == "agent:bob"
+    with server.client(headers=bob) as http:
+        # The pickers' list, for any agent: enabled names only, nothing an admin keeps.
+        names = http.get("/api/team/agents").json()["agents"]
+        assert {"name": "bob"} in names and {"name": "admin"} in names
+        assert {"name": "gone"} not in names
+        refused(http.get("/api/agents"), 403, "forbidden")
 
 
 def test_filters_combine_and_counts_add_up(server: LiveServer, sandbox: GraphSandbox,
