@@ -186,6 +186,9 @@ function closeChat() {
   sidebar.select(null);
   customer.clear();
   thread.close();
+  // Focus left in the hidden composer would take the next key (`/` to search, say)
+  // until the browser's own focus fix-up, which runs later.
+  if (document.activeElement && document.activeElement.closest("#thread-view")) document.activeElement.blur();
   $("#thread-view").hidden = true;
   $("#thread-empty").hidden = false;
 }
