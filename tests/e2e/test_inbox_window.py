@@ -21,6 +21,21 @@ def test_window_displays_follow_the_servers_clock_together(agent_page,
     customer_writes(live, CLOSED, "Just Closed", text(CLOSED, "just closed", ago=DAY + 120))
     customer_writes(live, REFUSED, "Refused", text(REFUSED, "refused", ago=DAY + 120))
     page = agent_page()
+    # The server's clock, as its answers' Date headers tell the page: real time, moved
+    # on with the page's fake clock when the test makes time pass (a refetch meanwhile
+    # must not pull the page back to the real, unmoved, time).
+    shift = {"seconds": 0.0}
+
+    def server_time(route) -> None:
+        if "/api/stream" in route.request.url:  # EventSource: no headers the page reads
+            route.continue_()
+            return
+        answer = route.fetch()
+        route.fulfill(response=answer, headers={
+            **answer.headers, "date": formatdate(time.time() + shift["seconds"],
+                                                 usegmt=True)})
+
+    page.route("**/api/**", server_time)
     # The browser's clock is ten minutes behind the server's.
     page.clock.install(time=time.time() - 600)
     page.goto(f"/#/chat/{CLOSED}")
@@ -39,6 +54,7 @@ def test_window_displays_follow_the_servers_clock_together(agent_page,
     badge = chat_row(page, CLOSING).locator("[data-window]")
     expect(badge).to_have_attribute("data-window", "open")
     expect(badge.locator(".window-left")).to_have_text("2 min")
+    shift["seconds"] = 180
     page.clock.run_for(180_000)
     expect(page.locator("#thread-window")).to_contain_text("window closed")
     expect(page.locator("#window-closed")).to_be_visible()
@@ -50,20 +66,9 @@ def test_window_displays_follow_the_servers_clock_together(agent_page,
     chat_row(page, REFUSED).get_by_role("link").click()
     expect(bubble(page, "refused")).to_be_visible()
     expect(page.locator("#window-closed")).to_be_visible()
-    # Every answer from now on says the same as the page's clock (three hours back), so
-    # whatever the page fetches meanwhile cannot correct it: only the 409 may.
     skew = 3 * 3600
-
-    def behind(route) -> None:
-        if "/api/stream" in route.request.url:  # EventSource: no headers the page reads
-            route.continue_()
-            return
-        answer = route.fetch()
-        route.fulfill(response=answer, headers={
-            **answer.headers, "date": formatdate(time.time() - skew, usegmt=True)})
-
-    page.route("**/api/**", behind)
-    page.clock.set_system_time(time.time() - skew)
+    shift["seconds"] = -skew
+    page.clock.set_system_time(time.time() - skew - 600)
     page.clock.run_for(2000)
     box = page.get_by_label("Message", exact=True)
     expect(box).to_be_visible()
