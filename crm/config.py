@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crm.proxies import BadProxyList, Network, parse_networks
 
 #: Meta's current Graph API version (v25.0 stays available until 2028-07-29: a
 #: ``WHATSAPP_GRAPH_URL`` ending in ``/v25.0`` keeps working).
@@ -47,6 +49,9 @@ class Settings(BaseSettings):
     #: Open streams per agent (browser sessions) or per API token, in each worker
     #: process: one more closes the oldest.
     streams_per_agent: int = Field(20, ge=1, validation_alias=_env("CRM_STREAMS_PER_AGENT"))
+    #: Reverse proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For
+    #: and X-Forwarded-Proto are believed; by default nobody's.
+    trusted_proxies: str = Field("", validation_alias=_env("CRM_TRUSTED_PROXIES"))
     #: Agents: signs session cookies (else generated once into the data folder), the
     #: first admin's password (else random, printed once), and the idle session timeout.
     secret_key: SecretStr | None = Field(None, validation_alias=_env("CRM_SECRET_KEY"))
@@ -143,6 +148,19 @@ class Settings(BaseSettings):
     reply_policy: Literal["anyone", "assignee"] = Field(
         "anyone", validation_alias=_env("CRM_REPLY_POLICY"))
     sla_minutes: float = Field(15.0, gt=0, validation_alias=_env("CRM_SLA_MINUTES"))
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except BadProxyList as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     @property
     def db_path(self) -> Path:
