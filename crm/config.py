@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crm.private import ensure_private_dir
 from crm.proxies import BadProxyList, Network, parse_networks
 
 #: Meta's current Graph API version (v25.0 stays available until 2028-07-29: a
@@ -167,7 +168,8 @@ class Settings(BaseSettings):
         return self.data_dir / "crm.db"
 
     def ensure_data_dir(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """The data folder, 0700 (tightened with a warning when it was looser)."""
+        ensure_private_dir(self.data_dir, warn=True)
 
 
 def _variable(field_name: str) -> str:
