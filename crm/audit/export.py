@@ -23,7 +23,7 @@ import json
 import re
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from crm.audit.filters import Filters
 from crm.events import EventStore
@@ -229,7 +229,7 @@ def _csv_row(row: tuple[Any, ...]) -> list[str]:
                                     media_reference(media), status, agent, wa_id, user_id)]
 
 
-def _csv_text(rows: Any, quoting: int = csv.QUOTE_ALL) -> str:
+def _csv_text(rows: Any, quoting: Literal[0, 1, 2, 3] = csv.QUOTE_ALL) -> str:
     buffer = io.StringIO()
     # Every cell quoted: a separator or line break inside one never ends it early.
     csv.writer(buffer, quoting=quoting).writerows(rows)
