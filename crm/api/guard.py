@@ -8,8 +8,10 @@ An agent proves who they are with ``Authorization: Bearer <token>`` (API clients
 the session cookie (browsers). Anonymous requests get 401 JSON under ``/api/`` and a
 redirect to ``/login`` elsewhere. Cookie-authenticated requests that change state
 must also carry the session's CSRF token: header ``X-CSRF-Token`` or form field
-``csrf_token``. Views call ``current_agent()`` for the agent (``.actor`` is what
-their events record) and ``require_admin()`` for admin-only work.
+``csrf_token``; and no state-changing request may come from another site's page
+(``refuse_cross_site``), whatever it carries. Views call ``current_agent()`` for
+the agent (``.actor`` is what their events record) and ``require_admin()`` for
+admin-only work.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import secrets
 import time
 from collections.abc import Callable
 from typing import TypeVar, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from quart import Quart, Response, current_app, g, redirect, request
 
@@ -121,9 +123,33 @@ def refuse() -> Response:
     return response
 
 
+def refuse_cross_site() -> None:
+    """A state-changing request a browser sent for another site's page is refused, CSRF
+    token or not: ``Sec-Fetch-Site: cross-site``, or an ``Origin`` that is not ours
+    (its host name against the request's ``Host``, ports aside since a proxy may drop
+    them; ``null`` is never ours). Scripts and API clients send neither header, so
+    Bearer requests are not affected."""
+    if request.headers.get("Sec-Fetch-Site", "").strip().lower() == "cross-site":
+        raise Forbidden("a request from another site may not change anything",
+                        code="cross_site")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    try:
+        theirs = urlsplit(origin.strip()).hostname if "://" in origin else None
+        ours = urlsplit("//" + request.host).hostname
+    except ValueError:  # an unreadable Origin or Host is nobody's
+        theirs = ours = None
+    if not theirs or theirs != ours:
+        raise Forbidden("a request from another origin may not change anything",
+                        code="cross_site")
+
+
 def install(app: Quart) -> None:
     @app.before_request
     async def _require_agent() -> Response | None:
+        if request.method not in SAFE_METHODS:
+            refuse_cross_site()
         if request.method == "OPTIONS" or is_public(request.endpoint):
             return None
         agent = await authenticate()
