@@ -29,7 +29,7 @@ from crm.api.errors import Forbidden, Unauthorized
 from crm.api.services import services
 from crm.auth import sessions
 from crm.auth.identity import Agent
-from crm.auth.tokens import token_digest
+from crm.auth.tokens import now_text, token_digest
 from crm.projections.agents import agent_by_token
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -86,9 +86,10 @@ async def authenticate() -> Agent | None:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("use 'Authorization: Bearer <token>'")
-        found = await services().db.read(agent_by_token, token_digest(token))
+        found = await services().db.read(agent_by_token, token_digest(token), now_text())
         if found is None:
-            raise Unauthorized("this API token is unknown, revoked, or its agent disabled")
+            raise Unauthorized("this API token is unknown, revoked, expired, or its agent "
+                               "disabled")
         name, admin, token_id = found
         return Agent(name=name, admin=admin, via="token", token_id=token_id)
     session_id = cookies.session_id()
