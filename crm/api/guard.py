@@ -124,13 +124,14 @@ def refuse() -> Response:
     return response
 
 
-def refuse_cross_site() -> None:
+async def refuse_cross_site() -> None:
     """A state-changing request a browser sent for another site's page is refused, CSRF
     token or not: ``Sec-Fetch-Site: cross-site``, or an ``Origin`` that is not ours
     (its host name against the request's ``Host``, ports aside since a proxy may drop
     them; ``null`` is never ours). Scripts and API clients send neither header, so
     Bearer requests are not affected."""
     if request.headers.get("Sec-Fetch-Site", "").strip().lower() == "cross-site":
+        await _drain()
         raise Forbidden("a request from another site may not change anything",
                         code="cross_site")
     origin = request.headers.get("Origin")
@@ -142,15 +143,22 @@ def refuse_cross_site() -> None:
     except ValueError:  # an unreadable Origin or Host is nobody's
         theirs = ours = None
     if not theirs or theirs != ours:
+        await _drain()
         raise Forbidden("a request from another origin may not change anything",
                         code="cross_site")
+
+
+async def _drain() -> None:
+    """Read the refused request's body (at most ``MAX_CONTENT_LENGTH``) before answering,
+    so the connection can carry the client's next request instead of being dropped."""
+    await request.get_data(cache=False)
 
 
 def install(app: Quart) -> None:
     @app.before_request
     async def _require_agent() -> Response | None:
         if request.method not in SAFE_METHODS:
-            refuse_cross_site()
+            await refuse_cross_site()
         if request.method == "OPTIONS" or is_public(request.endpoint):
             return None
         agent = await authenticate()

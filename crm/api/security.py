@@ -3,8 +3,9 @@
 Customer text is untrusted and shown in agents' browsers: the Content-Security-Policy
 allows scripts only from our own origin (no inline scripts, no ``eval``), so injected
 markup cannot run. Styles are same-origin too; pages link a stylesheet file.
-Headers a view set itself are left alone, but for ``Cache-Control`` under ``/api/``:
-answers of the API hold customer data and are never stored (``no-store``).
+Headers a view set itself are left alone. Answers under ``/api/`` hold customer data
+and are never stored (``no-store``) unless the view says otherwise (the stream's
+``no-cache``, which nothing stores either).
 """
 
 from __future__ import annotations
@@ -40,5 +41,5 @@ def install(app: Quart) -> None:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         if request.path == "/api" or request.path.startswith("/api/"):
-            response.headers["Cache-Control"] = "no-store"
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
