@@ -6,6 +6,7 @@ A bad value stops the server at start with a message naming the variable.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -168,8 +169,11 @@ class Settings(BaseSettings):
         return self.data_dir / "crm.db"
 
     def ensure_data_dir(self) -> None:
-        """The data folder, 0700 (tightened with a warning when it was looser)."""
-        ensure_private_dir(self.data_dir, warn=True)
+        """The data folder, 0700 (tightened, and the operator told, when it was looser)."""
+        loose = ensure_private_dir(self.data_dir)
+        if loose is not None:
+            print(f"crm: warning: {self.data_dir} was readable by others (mode {loose:o}): "
+                  "tightened to 700", file=sys.stderr, flush=True)
 
 
 def _variable(field_name: str) -> str:

@@ -8,12 +8,9 @@ themselves, so crm used as a library (tests, scripts) is private too.
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 from pathlib import Path
-
-log = logging.getLogger("crm")
 
 UMASK = 0o077
 DIR_MODE = 0o700
@@ -24,8 +21,9 @@ def set_umask() -> None:
     os.umask(UMASK)
 
 
-def ensure_private_dir(path: Path, *, warn: bool = False) -> None:
-    """Create ``path`` (and its missing parents) 0700; tighten it if it is looser."""
+def ensure_private_dir(path: Path) -> int | None:
+    """Create ``path`` (and its missing parents) 0700; tighten it if it is looser.
+    Returns the looser mode it had, if it had one."""
     missing = []
     for folder in (path, *path.parents):
         if folder.exists():
@@ -41,8 +39,8 @@ def ensure_private_dir(path: Path, *, warn: bool = False) -> None:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         os.chmod(path, DIR_MODE)
-        if warn:
-            log.warning("%s was readable by others (mode %o): tightened to 700", path, mode)
+        return mode
+    return None
 
 
 def tighten(path: Path) -> None:

@@ -112,6 +112,9 @@ def test_positions_and_cursors_beyond_64_bits_are_400_not_500(server: LiveServer
                       http.get("/api/stream", params={"after": huge}),
                       http.get("/api/stream", headers={"Last-Event-ID": huge.encode()})]
         assert [(a.request.url, a.status_code) for a in asked if a.status_code != 400] == []
+        for cursor in ("w1..2:3", "w1e999:3", "w+:3", f"w1:{2**64}"):  # sort=waiting's
+            asked.append(http.get("/api/chats", params={"sort": "waiting", "before": cursor}))
+        assert [(a.request.url, a.status_code) for a in asked if a.status_code != 400] == []
         assert {a.json()["error"]["code"] for a in asked} == {"bad_parameter"}
         # The largest 64-bit position is a position: nothing after it, not an error.
         top = http.get("/api/events", params={"after": str(2**63 - 1)})
