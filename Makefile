@@ -12,7 +12,7 @@ TAILWIND := node_modules/.bin/tailwindcss
 CSS_IN   := web/static/css/input.css
 CSS_OUT  := web/static/css/app.css
 
-.PHONY: install run test fuzz bench lint format clean browser css css-watch screenshot
+.PHONY: install run test fuzz bench lint format clean browser nginx css css-watch screenshot
 
 install: $(STAMP)
 
@@ -26,7 +26,7 @@ run: install
 	$(BIN)/crm serve
 
 # Lint first: a type error or a ruff finding fails `make test` before the suite runs.
-test: install lint browser
+test: install lint browser nginx
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest -q
 
 # The webhook fuzz test at length (make test runs it bounded, in well under a minute).
@@ -46,6 +46,18 @@ browser:
 		     "skipped (sudo apt-get install --no-install-recommends chromium)"; \
 	fi
 	@test -s $(CSS_OUT) || { echo "$(CSS_OUT) is missing: run make css"; exit 1; }
+
+# nginx in front of crm for the sign-in tests behind a proxy (tests/proxy_support.py):
+# apt-get as root when missing, else those tests use a forwarding proxy of their own.
+nginx:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing nginx for the proxy tests (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends nginx >/dev/null; \
+	else \
+		echo "no nginx and not root: the proxy tests use a forwarding proxy written in Python"; \
+	fi
 
 $(TAILWIND): package.json package-lock.json
 	npm ci --include=dev --no-audit --no-fund

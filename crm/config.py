@@ -6,11 +6,15 @@ A bad value stops the server at start with a message naming the variable.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crm.private import ensure_private_dir
+from crm.proxies import BadProxyList, Network, parse_networks
 
 #: Meta's current Graph API version (v25.0 stays available until 2028-07-29: a
 #: ``WHATSAPP_GRAPH_URL`` ending in ``/v25.0`` keeps working).
@@ -47,6 +51,9 @@ class Settings(BaseSettings):
     #: Open streams per agent (browser sessions) or per API token, in each worker
     #: process: one more closes the oldest.
     streams_per_agent: int = Field(20, ge=1, validation_alias=_env("CRM_STREAMS_PER_AGENT"))
+    #: Reverse proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For
+    #: and X-Forwarded-Proto are believed; by default nobody's.
+    trusted_proxies: str = Field("", validation_alias=_env("CRM_TRUSTED_PROXIES"))
     #: Agents: signs session cookies (else generated once into the data folder), the
     #: first admin's password (else random, printed once), and the idle session timeout.
     secret_key: SecretStr | None = Field(None, validation_alias=_env("CRM_SECRET_KEY"))
@@ -144,12 +151,29 @@ class Settings(BaseSettings):
         "anyone", validation_alias=_env("CRM_REPLY_POLICY"))
     sla_minutes: float = Field(15.0, gt=0, validation_alias=_env("CRM_SLA_MINUTES"))
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except BadProxyList as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "crm.db"
 
     def ensure_data_dir(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """The data folder, 0700 (tightened, and the operator told, when it was looser)."""
+        loose = ensure_private_dir(self.data_dir)
+        if loose is not None:
+            print(f"crm: warning: {self.data_dir} was readable by others (mode {loose:o}): "
+                  "tightened to 700", file=sys.stderr, flush=True)
 
 
 def _variable(field_name: str) -> str:

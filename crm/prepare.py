@@ -10,6 +10,7 @@ from __future__ import annotations
 from crm.auth import local as auth_local
 from crm.config import Settings
 from crm.events.store import EventStore
+from crm.private import tighten
 from crm.projections import default_projector
 
 
@@ -24,3 +25,5 @@ def prepare_database(settings: Settings) -> None:
         auth_local.create_schema(store.conn)
     finally:
         store.close()
+    for suffix in ("", "-wal", "-shm"):  # SQLite gives -wal and -shm the file's mode
+        tighten(settings.db_path.with_name(settings.db_path.name + suffix))

@@ -12,11 +12,13 @@ import os
 import secrets
 from pathlib import Path
 
+from crm.private import ensure_private_dir
+
 
 def read_or_create(path: Path, nbytes: int = 32) -> str:
     """The secret stored at ``path``, generated first (mode 600) if there is none."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(path.parent)
         scratch = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

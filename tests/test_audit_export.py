@@ -140,6 +140,44 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(data_dir: Path) -> No
     assert [r["text"] for r in bob] == ["hallo", "'=cmd|' /C calc'!A0", "later"]
 
 
+SLY_TEXTS = ("hello;=1+1", " =HYPERLINK(\"http://evil.example\")", "\u00a0@SUM(A1:A2)",
+             "ok; -2+3", "see below\n=cmd|' /C calc'!A0", "two lines\r\n  +1", "a, b; c")
+
+
+def test_csv_formula_guard_holds_after_spaces_semicolons_and_line_breaks(
+        data_dir: Path) -> None:
+    from tests.audit_helpers import open_store
+    from tests.factories import received
+
+    carol = "85290000003"
+    store = open_store(data_dir / "crm.db")
+    try:
+        store.record([received(carol, text, wamid=f"w.sly{i}")
+                      for i, text in enumerate(SLY_TEXTS)])
+    finally:
+        store.close()
+    out = crm(data_dir, "export", "--format", "csv", "--phone", carol).stdout
+    body = out[1:]
+    # Every cell is quoted, so a separator inside one never ends it.
+    rows = list(csv.reader(io.StringIO(body)))
+    assert len(rows) == 1 + len(SLY_TEXTS)
+    assert body.count('"') >= 2 * 9 * len(SLY_TEXTS)
+    assert body.split("\n", 1)[1].startswith('"2026-')
+    texts = [r["text"] for r in csv_rows(out)]  # (read as text: CRLF is LF)
+    assert texts == ["hello;'=1+1",
+                     "' =HYPERLINK(\"http://evil.example\")", "'\u00a0@SUM(A1:A2)",
+                     "ok;' -2+3", "see below\n'=cmd|' /C calc'!A0", "two lines\n'  +1",
+                     "a, b; c"]
+    # A spreadsheet that splits on ';' (or on every line break) sees no formula.
+    for separator in (";", ","):
+        pieces = [cell for row in csv.reader(io.StringIO(body), delimiter=separator)
+                  for cell in row]
+        for raw in body.replace("\r", "\n").split("\n"):
+            pieces.extend(raw.split(separator))
+        starts = [p.lstrip().lstrip('"') for p in pieces]
+        assert not [p for p in starts if p.startswith(("=", "+", "-", "@"))], separator
+
+
 def test_api_export_streams_the_same_file_for_admins_only(data_dir: Path,
                                                          tmp_path: Path) -> None:
     seed(data_dir / "crm.db")

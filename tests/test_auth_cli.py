@@ -136,10 +136,15 @@ def test_first_start_creates_admin_with_a_random_password_once(tmp_path: Path) -
     with first_log.open("wb") as stderr:
         server = start_server(data, env=env, stderr=stderr)
     try:
-        match = wait_until(lambda: re.search(r"with the password: (\S+)", first_log.read_text()),
-                           message="the first admin's password on standard error")
-        password = match.group(1)
+        match = wait_until(lambda: re.search(r"its password is in (\S+) \(mode 600\)",
+                                             first_log.read_text()),
+                           message="where the first admin's password is, on standard error")
+        password_file = Path(match.group(1))
+        assert password_file == data / "first_admin_password"
+        assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+        password = password_file.read_text().strip()
         assert password != ADMIN_PASSWORD and len(password) >= 16
+        assert password not in first_log.read_text()  # never in the journal
         with sign_in(server, "admin", password) as http:
             assert http.get("/api/me").json()["agent"]["admin"] is True
         key = data / "secret_key"

@@ -34,23 +34,40 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServ
     server.stop()
 
 
-def test_eleventh_failure_for_a_name_is_429_until_the_minute_passes(
+def test_eleventh_failure_for_a_name_is_429_to_the_addresses_that_failed(
         limited: tuple[LiveServer, Path]) -> None:
     server, log = limited
     create_agent(server, admin_headers(server), "rita", "rita-password-1")
     for i in range(10):  # from ten addresses, so only the per-name limit applies
         with from_address(server, f"127.0.0.{10 + i}") as http:
             assert post_login(http, "rita", f"guess-{i}").status_code == 401
-    with from_address(server, "127.0.0.30") as http:
+    with from_address(server, "127.0.0.10") as http:
         refused = post_login(http, "rita", "rita-password-1")  # even the right password
         assert refused.status_code == 429
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         assert "Too many failed sign-ins" in refused.text
         assert "crm_session" not in http.cookies
+    with from_address(server, "127.0.0.30") as http:
+        # From an address that has not failed for rita, the right password still signs
+        # in (slowed down): an attacker cannot lock rita out.
+        assert post_login(http, "rita", "rita-password-1").status_code == 303
+    with from_address(server, "127.0.0.31") as http:
         assert post_login(http, "admin", ADMIN_PASSWORD).status_code == 303  # other names
     text = wait_until(lambda: log.read_text().count("failed sign-in for 'rita'") == 10
                       and log.read_text(), message="ten failures in the server's log")
     assert "guess-" not in text  # the log names the agent, never the password tried
+
+
+def test_a_name_that_is_no_agent_is_not_logged(limited: tuple[LiveServer, Path]) -> None:
+    server, log = limited
+    with from_address(server, "127.0.0.45") as http:
+        # A password typed into the name field, by mistake.
+        assert post_login(http, "Hunter2-Secret!", "whatever").status_code == 401
+        assert post_login(http, "admin", "not-the-password").status_code == 401
+    text = wait_until(lambda: "failed sign-in for 'admin' from 127.0.0.45" in log.read_text()
+                      and log.read_text(), message="the failures in the server's log")
+    assert "failed sign-in for an unknown name from 127.0.0.45" in text
+    assert "hunter2" not in text.lower()
 
 
 def test_eleventh_failure_from_an_address_is_429(limited: tuple[LiveServer, Path]) -> None:
@@ -83,6 +100,26 @@ def test_the_limit_window_slides_and_successes_do_not_count(tmp_path: Path) -> N
     assert ratelimit.begin_attempt(db, keys, start + 60.6).refused
     other = ratelimit.keys_for("bob", "10.0.0.2")
     assert not ratelimit.begin_attempt(db, other, start + 60.6).refused
+
+
+def test_a_name_failing_from_many_addresses_is_slowed_not_refused(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "limits.db", isolation_level=None)
+    ratelimit.create_schema(db)
+    start = 1_000_000.0
+    for i in range(10):
+        attempt = ratelimit.begin_attempt(db, ratelimit.keys_for("cara", f"10.0.0.{i}"), start)
+        assert not attempt.refused and attempt.delay == 0
+    # An address that failed for cara is refused; a clean one waits, longer each time.
+    assert ratelimit.begin_attempt(db, ratelimit.keys_for("cara", "10.0.0.3"), start).refused
+    first = ratelimit.begin_attempt(db, ratelimit.keys_for("cara", "10.0.1.1"), start)
+    second = ratelimit.begin_attempt(db, ratelimit.keys_for("cara", "10.0.1.2"), start)
+    assert (first.delay, second.delay) == (1.0, 2.0)
+    assert ratelimit.backoff(100) == ratelimit.BACKOFF_MAX
+    ratelimit.succeeded(db, second)  # a right password gives all its places back
+    third = ratelimit.begin_attempt(db, ratelimit.keys_for("cara", "10.0.1.3"), start)
+    assert third.delay == 2.0
+    # Other names from those addresses are not refused for cara's sake.
+    assert not ratelimit.begin_attempt(db, ratelimit.keys_for("dan", "10.0.0.3"), start).refused
 
 
 @pytest.fixture(scope="module")

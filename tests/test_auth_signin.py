@@ -21,7 +21,8 @@ from tests.conftest import ADMIN_PASSWORD, LiveServer, admin_headers
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    yield from module_server(tmp_path_factory, "signin")
+    # The tests' client is on 127.0.0.1, as a reverse proxy on the same machine is.
+    yield from module_server(tmp_path_factory, "signin", CRM_TRUSTED_PROXIES="127.0.0.1")
 
 
 def test_sign_in_shows_the_agent_and_sign_out_ends_the_session(live: LiveServer) -> None:

@@ -76,8 +76,9 @@ def test_an_inbound_image_is_fetched_checked_stored_and_shown(live: LiveServer, 
     assert stored.idempotency_key == f"media:message:{stored.data['message_id']}"
     assert stored.data["store"] == {"backend": "local", "ref": digest}
     assert stored.stream == f"chat:{CUSTOMER}"
-    wait_until(lambda: httpx.get(live.url + "/healthz").json().get("media_pending") == 0, 10,
-               message="no media left to fetch")
+    agent = admin_headers(live)
+    wait_until(lambda: httpx.get(live.url + "/healthz", headers=agent).json().get(
+        "media_pending") == 0, 10, message="no media left to fetch")
 
 
 def test_a_wrong_sha256_is_rejected(live: LiveServer, graph) -> None:
@@ -183,8 +184,9 @@ def test_a_reused_media_id_is_fetched_once_and_shown_on_every_message(live: Live
     assert all(e.idempotency_key == f"media:message:{e.data['message_id']}" for e in events)
     assert counted.looked[media_id] == 2  # one GET /{media-id}, one download
     assert first != second
-    wait_until(lambda: httpx.get(live.url + "/healthz").json().get("media_pending") == 0, 10,
-               message="no media left to fetch")
+    agent = admin_headers(live)
+    wait_until(lambda: httpx.get(live.url + "/healthz", headers=agent).json().get(
+        "media_pending") == 0, 10, message="no media left to fetch")
     assert check(live.db_path, default_projector()).identical
 
 

@@ -26,15 +26,27 @@ def fill(server: LiveServer) -> None:
 
 
 def test_healthz_reports_positions(server: LiveServer) -> None:
-    with server.client() as http:
+    with server.client(headers=admin_headers(server)) as http:
         before = http.get("/healthz").json()["position"]
         fill(server)
         body = http.get("/healthz").json()
     assert body["status"] == "ok"
     assert body["position"] == before + 7
-    assert body["projections"]["chats"] == before + 7
-    assert body["projections"]["messages"] == before + 7
-    assert set(body["projections"].values()) == {before + 7}
+    checkpoints = {name: s["checkpoint"] for name, s in body["projections"].items()}
+    assert checkpoints["chats"] == before + 7
+    assert checkpoints["messages"] == before + 7
+    assert set(checkpoints.values()) == {before + 7}
+    assert {"open_streams", "unparsed_webhooks", "channel"} <= set(body)
+
+
+def test_healthz_tells_anonymous_callers_only_that_it_is_up(server: LiveServer) -> None:
+    fill(server)
+    for headers in ({}, {"Authorization": "Bearer not-a-token"},
+                    {"Cookie": "crm_session=forged.value"}):
+        with server.client(headers=headers) as http:
+            answer = http.get("/healthz")
+            assert answer.status_code == 200
+            assert answer.json() == {"status": "ok"}
 
 
 def test_chats_messages_and_events_shapes(server: LiveServer) -> None:
@@ -83,6 +95,31 @@ def test_bad_parameters_are_clear_errors(server: LiveServer) -> None:
         assert unknown.json()["error"]["code"] == "unknown_chat"
         assert http.get("/api/messages").status_code == 400
         assert http.get("/api/messages", params={"phone": PHONE, "before": "x"}).status_code == 400
+
+
+HUGE = (str(2**63), str(2**64), "9" * 25, "9" * 5000, "\u0661\u0662", "1_0", "-" + "9" * 20)
+
+
+def test_positions_and_cursors_beyond_64_bits_are_400_not_500(server: LiveServer) -> None:
+    fill(server)
+    with server.client(headers=admin_headers(server)) as http:
+        asked = []
+        for huge in HUGE:
+            asked += [http.get("/api/events", params={"after": huge}),
+                      http.get("/api/chats", params={"before": huge}),
+                      http.get("/api/messages", params={"phone": PHONE, "before": f"{huge}:1"}),
+                      http.get("/api/messages", params={"phone": PHONE, "before": f"1:{huge}"}),
+                      http.get("/api/stream", params={"after": huge}),
+                      http.get("/api/stream", headers={"Last-Event-ID": huge.encode()})]
+        assert [(a.request.url, a.status_code) for a in asked if a.status_code != 400] == []
+        for cursor in ("w1..2:3", "w1e999:3", "w+:3", f"w1:{2**64}"):  # sort=waiting's
+            asked.append(http.get("/api/chats", params={"sort": "waiting", "before": cursor}))
+        assert [(a.request.url, a.status_code) for a in asked if a.status_code != 400] == []
+        assert {a.json()["error"]["code"] for a in asked} == {"bad_parameter"}
+        # The largest 64-bit position is a position: nothing after it, not an error.
+        top = http.get("/api/events", params={"after": str(2**63 - 1)})
+        assert top.status_code == 200 and top.json()["events"] == []
+        assert http.get("/api/chats", params={"before": str(2**63 - 1)}).status_code == 200
 
 
 def test_bad_setting_stops_the_server_naming_the_variable(tmp_path: Path) -> None:

@@ -36,7 +36,8 @@ def appender(live: LiveServer) -> Iterator[Appender]:
 
 
 def open_streams(live: LiveServer) -> int:
-    return httpx.get(live.url + "/healthz", timeout=5).json()["open_streams"]
+    return httpx.get(live.url + "/healthz", headers=admin_headers(live),
+                     timeout=5).json()["open_streams"]
 
 
 def test_the_stream_needs_a_signed_in_agent(live: LiveServer) -> None:

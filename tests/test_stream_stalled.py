@@ -38,7 +38,7 @@ def test_a_stalled_client_does_not_delay_a_healthy_one(data_dir: Path) -> None:
         assert latencies[len(latencies) // 2] < 0.05, latencies
         assert latencies[-3] < 0.1, latencies  # tolerate two scheduler hiccups of a shared box
 
-        health = httpx.get(server.url + "/healthz", timeout=5).json()
+        health = httpx.get(server.url + "/healthz", headers=headers, timeout=5).json()
         assert health["stream_overflows"] >= 1, "the stalled stream overflowed its queue"
         assert health["open_streams"] == 2
 

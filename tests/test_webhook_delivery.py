@@ -39,7 +39,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def client(live: LiveServer) -> Iterator[httpx.Client]:
-    with live.client() as c:
+    # An agent's client: /healthz tells only agents the log's position.
+    with live.client(headers=admin_headers(live)) as c:
         yield c
 
 
@@ -213,7 +214,7 @@ def test_concurrent_retries_across_two_workers_give_one_event_per_update(
         body = body_of(envelope(messages_change(
             [text(f"wamid.W2.{n}", phone, f"hi {n}") for n in range(3)],
             [status("wamid.W2.OUT", phone, "delivered")])))
-        with server.client() as probe:
+        with server.client(headers=admin_headers(server)) as probe:
             before = position(probe)
         # A connection each: the kernel spreads them over both workers' accept queues.
         assert post_at_once(server, body, 20) == [200] * 20

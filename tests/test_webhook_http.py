@@ -41,7 +41,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def client(live: LiveServer) -> Iterator[httpx.Client]:
-    with live.client() as c:
+    # An agent's client: /healthz tells only agents the log's position.
+    with live.client(headers=admin_headers(live)) as c:
         yield c
 
 
@@ -190,7 +191,7 @@ def test_without_an_app_secret_every_post_is_refused_with_503(tmp_path: Path) ->
     data_dir.mkdir()
     server = start_server(data_dir)  # neither secret nor token configured
     try:
-        with server.client() as client:
+        with server.client(headers=admin_headers(server)) as client:
             before = position(client)
             answer = post(client, one_text("wamid.NOSECRET"))
             assert answer.status_code == 503

@@ -4,7 +4,8 @@
 ``POST /api/agents/<name>/disable``, ``POST /api/agents/<name>/password``
 ``{"password"}``, ``GET /api/tokens``, ``POST /api/tokens`` ``{"agent", "label"}``
 (answers ``{"token": {...}, "secret": "crm_..."}``: the only time the secret is shown),
-``DELETE /api/tokens/<id>``.
+``DELETE /api/tokens/<id>``. A token may be given a lifetime: ``"expires": "90d"``
+(``w``, ``d``, ``h`` or ``m``); it then stops working at its ``expires_at``.
 Every change is an event whose actor is the admin who made it.
 """
 
@@ -21,6 +22,7 @@ from crm.api.json_body import json_body
 from crm.api.services import services
 from crm.auth import commands, passwords
 from crm.auth.errors import AuthError
+from crm.auth.tokens import parse_duration
 from crm.events import NewEvent
 from crm.projections import agents as view
 
@@ -116,8 +118,11 @@ async def create_token() -> tuple[Response, int]:
     body = await _body()
     agent = _text(body, "agent") or ""
     label = _text(body, "label", required=False)
+    expires = _text(body, "expires", required=False)
+    lifetime = parse_duration(expires) if expires else None
     db = services().db
-    event, token, token_id = await db.read(commands.plan_token, agent, label, actor)
+    event, token, token_id = await db.read(commands.plan_token, agent, label, actor,
+                                           lifetime)
     await _append(event)
     response = jsonify({"token": await db.read(view.get_token, token_id), "secret": token})
     response.headers["Cache-Control"] = "no-store"

@@ -1,8 +1,7 @@
 """The session cookie: a random session id, signed with the server's secret key.
 
 HttpOnly, SameSite=Lax, and Secure when the request came over https (directly, or
-through a proxy that says so in ``X-Forwarded-Proto``: trusting that header can
-only add the Secure flag, never remove it).
+through a proxy of ``CRM_TRUSTED_PROXIES`` that says so in ``X-Forwarded-Proto``).
 """
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ from __future__ import annotations
 from itsdangerous import BadSignature, Signer
 from quart import Response, request
 
+from crm.api.client import is_https
 from crm.api.services import services
 from crm.auth.secret import secret_key
 
@@ -23,11 +23,6 @@ def _signer() -> Signer:
     if crm.signer is None:
         crm.signer = Signer(secret_key(crm.settings), salt="crm.session")
     return crm.signer
-
-
-def is_https() -> bool:
-    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-    return request.scheme == "https" or forwarded == "https"
 
 
 def session_id() -> str | None:

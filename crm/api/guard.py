@@ -8,8 +8,10 @@ An agent proves who they are with ``Authorization: Bearer <token>`` (API clients
 the session cookie (browsers). Anonymous requests get 401 JSON under ``/api/`` and a
 redirect to ``/login`` elsewhere. Cookie-authenticated requests that change state
 must also carry the session's CSRF token: header ``X-CSRF-Token`` or form field
-``csrf_token``. Views call ``current_agent()`` for the agent (``.actor`` is what
-their events record) and ``require_admin()`` for admin-only work.
+``csrf_token``; and no state-changing request may come from another site's page
+(``refuse_cross_site``), whatever it carries. Views call ``current_agent()`` for
+the agent (``.actor`` is what their events record) and ``require_admin()`` for
+admin-only work.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import secrets
 import time
 from collections.abc import Callable
 from typing import TypeVar, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from quart import Quart, Response, current_app, g, redirect, request
 
@@ -27,7 +29,7 @@ from crm.api.errors import Forbidden, Unauthorized
 from crm.api.services import services
 from crm.auth import sessions
 from crm.auth.identity import Agent
-from crm.auth.tokens import token_digest
+from crm.auth.tokens import now_text, token_digest
 from crm.projections.agents import agent_by_token
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -84,9 +86,10 @@ async def authenticate() -> Agent | None:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("use 'Authorization: Bearer <token>'")
-        found = await services().db.read(agent_by_token, token_digest(token))
+        found = await services().db.read(agent_by_token, token_digest(token), now_text())
         if found is None:
-            raise Unauthorized("this API token is unknown, revoked, or its agent disabled")
+            raise Unauthorized("this API token is unknown, revoked, expired, or its agent "
+                               "disabled")
         name, admin, token_id = found
         return Agent(name=name, admin=admin, via="token", token_id=token_id)
     session_id = cookies.session_id()
@@ -121,9 +124,41 @@ def refuse() -> Response:
     return response
 
 
+async def refuse_cross_site() -> None:
+    """A state-changing request a browser sent for another site's page is refused, CSRF
+    token or not: ``Sec-Fetch-Site: cross-site``, or an ``Origin`` that is not ours
+    (its host name against the request's ``Host``, ports aside since a proxy may drop
+    them; ``null`` is never ours). Scripts and API clients send neither header, so
+    Bearer requests are not affected."""
+    if request.headers.get("Sec-Fetch-Site", "").strip().lower() == "cross-site":
+        await _drain()
+        raise Forbidden("a request from another site may not change anything",
+                        code="cross_site")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    try:
+        theirs = urlsplit(origin.strip()).hostname if "://" in origin else None
+        ours = urlsplit("//" + request.host).hostname
+    except ValueError:  # an unreadable Origin or Host is nobody's
+        theirs = ours = None
+    if not theirs or theirs != ours:
+        await _drain()
+        raise Forbidden("a request from another origin may not change anything",
+                        code="cross_site")
+
+
+async def _drain() -> None:
+    """Read the refused request's body (at most ``MAX_CONTENT_LENGTH``) before answering,
+    so the connection can carry the client's next request instead of being dropped."""
+    await request.get_data(cache=False)
+
+
 def install(app: Quart) -> None:
     @app.before_request
     async def _require_agent() -> Response | None:
+        if request.method not in SAFE_METHODS:
+            await refuse_cross_site()
         if request.method == "OPTIONS" or is_public(request.endpoint):
             return None
         agent = await authenticate()

@@ -4,8 +4,9 @@ The form posts ``username``, ``password`` and a hidden ``csrf_token`` that must 
 the ``crm_login`` cookie set with the page (so another site cannot sign a browser in
 to an account of its choosing). JSON clients may post ``{"username", "password"}``
 instead (a cross-site page cannot send JSON without CORS) and get the session's CSRF
-token in the answer. Failed attempts are logged and limited per name and per address
-(``crm.auth.ratelimit``).
+token in the answer. Failed attempts are logged (naming only known agents) and limited
+per name and address, per address and per name (``crm.auth.ratelimit``), the
+address being the client's behind a trusted proxy (``crm.proxies``).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import math
 import secrets
 import time
 from typing import cast
+from urllib.parse import quote, urlsplit
 
 from quart import Blueprint, Response, jsonify, redirect, render_template, request
 
 from crm.api import cookies
+from crm.api.client import client_address
 from crm.api.errors import TooManyRequests, Unauthorized
 from crm.api.guard import authenticate, current_agent, public, session_policy
 from crm.api.services import services
@@ -34,11 +37,32 @@ blueprint = Blueprint("login", __name__)
 WRONG = "Wrong name or password."
 
 
+#: What the WHATWG URL parser strips from both ends (C0 controls and space) and
+#: removes everywhere (ASCII tab and newlines) before it reads a URL.
+_ENDS = "".join(map(chr, range(0x21)))
+_TAB_OR_NEWLINE = str.maketrans("", "", "\t\n\r")
+
+
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never ``//evil.example`` or ``https://...``."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Where to go after signing in: a path on this site, or ``/``.
+
+    Read as a browser reads a ``Location`` (ends stripped, tabs and newlines dropped,
+    ``\\`` taken for ``/``), the target must have no scheme and no host: never
+    ``//evil.example``, ``/\\evil.example``, ``/<tab>/evil.example`` or ``https://...``.
+    What is returned is the cleaned path, percent-encoded outside printable ASCII.
+    """
+    if not target:
         return "/"
-    return target
+    text = target.strip(_ENDS).translate(_TAB_OR_NEWLINE).replace("\\", "/")
+    if not text.startswith("/") or text.startswith("//"):
+        return "/"
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+        return "/"
+    parts = urlsplit(text)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return "".join(char if 0x20 < ord(char) < 0x7F else quote(char, safe="")
+                   for char in text)
 
 
 async def _page(error: str | None = None, status: int = 200, username: str = "",
@@ -84,13 +108,14 @@ async def login() -> Response:
     username = str(body.get("username") or "").strip().lower()[:64]
     password = str(body.get("password") or "")
     next_url = safe_next(str(body.get("next") or ""))
-    address = request.remote_addr
+    address = client_address()
     db = services().db
     now = time.time()
     attempt = await db.write(ratelimit.begin_attempt, ratelimit.keys_for(username, address), now)
     if attempt.refused:
         wait = max(1, math.ceil(attempt.retry_after))
-        log.warning("sign-in refused (too many failures) for %r from %s", username, address)
+        log.warning("sign-in refused (too many failures) for %s from %s",
+                    await _who(username), address)
         if as_json:
             raise TooManyRequests(f"too many failed sign-ins; try again in {wait} s",
                                   retry_after=wait)
@@ -98,12 +123,17 @@ async def login() -> Response:
                                429, username, next_url)
         response.headers["Retry-After"] = str(wait)
         return response
+    if attempt.delay:
+        await asyncio.sleep(attempt.delay)  # the name is under attack from elsewhere
     found = await db.read(password_hash, username)
     stored, admin, disabled = found if found else (None, False, False)
     matches = await asyncio.to_thread(passwords.verify_password, stored, password)
     if not matches or disabled:
         reason = "disabled agent" if matches else "wrong name or password"
-        log.warning("failed sign-in for %r from %s: %s", username, address, reason)
+        # Only a known agent's name is logged: a password typed into the name field
+        # must not end up in the server's log.
+        who = repr(username) if found else "an unknown name"
+        log.warning("failed sign-in for %s from %s: %s", who, address, reason)
         if as_json:
             raise Unauthorized(WRONG.rstrip("."), code="unauthorized")
         return await _page(WRONG, 401, username, next_url)
@@ -118,6 +148,11 @@ async def login() -> Response:
         response = cast(Response, redirect(next_url, 303))
     cookies.set_session(response, session_id)
     return response
+
+
+async def _who(username: str) -> str:
+    known = await services().db.read(password_hash, username)
+    return repr(username) if known else "an unknown name"
 
 
 @blueprint.post("/logout")

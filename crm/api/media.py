@@ -31,8 +31,9 @@ async def get_media(media_id: str) -> Response:
         stored.path, mimetype=served_type(stored.mime_type), as_attachment=not inline,
         attachment_filename=None if inline else (stored.filename or media_id),
         conditional=True)
-    # Content-addressed: the bytes behind an id never change.
-    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    # Revalidated on each use (the ETag makes that a 304): a browser must not keep a
+    # customer's file for a year after the agent signed out or lost access.
+    response.headers["Cache-Control"] = "private, no-cache"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

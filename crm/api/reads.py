@@ -6,7 +6,7 @@ import re
 
 from quart import Blueprint, request
 
-from crm.api import chat_filters
+from crm.api import chat_filters, params
 from crm.api.errors import BadRequest
 from crm.api.guard import current_agent
 from crm.api.services import services
@@ -38,22 +38,16 @@ def int_arg(name: str, default: int = 0) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer", code="bad_parameter") from None
-    if value < 0:
-        raise BadRequest(f"{name} must not be negative", code="bad_parameter")
-    return value
+    return params.integer(raw, name, minimum=0)
 
 
 def _cursor(name: str, pattern: str) -> str | None:
     raw = request.args.get(name) or None
     if raw is None:
         return None
-    if not re.fullmatch(pattern, raw):
+    if not re.fullmatch(pattern, raw, re.ASCII):
         raise BadRequest(f"{name} is not a cursor this API gave out", code="bad_parameter")
-    return raw
+    return params.cursor(raw, name)
 
 
 @blueprint.get("/api/chats")
@@ -66,6 +60,8 @@ async def list_chats() -> dict:
         if q is not None:
             raise BadRequest("sort=waiting does not combine with q", code="bad_parameter")
         before = _cursor("before", r"w[0-9.e+]+:\d+")
+        if before is not None:
+            params.number(before[1:].split(":", 1)[0], "before")
         rows, cursor = await db.read(team_view.list_by_waiting, limit, before, wanted, who)
     else:
         before = _cursor("before", r"\d+")

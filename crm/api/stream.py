@@ -14,8 +14,8 @@ from typing import Any, cast
 
 from quart import Blueprint, Response, make_response, request
 
-from crm.api import cookies
-from crm.api.errors import BadRequest, ServiceUnavailable, Unauthorized
+from crm.api import cookies, params
+from crm.api.errors import ServiceUnavailable, Unauthorized
 from crm.api.guard import authenticate
 from crm.api.services import Services, services
 from crm.auth.identity import Agent
@@ -53,14 +53,7 @@ def resume_position() -> int | None:
                         ("after", request.args.get("after"))):
         if raw is None or raw.strip() == "":
             continue
-        try:
-            value = int(raw.strip())
-        except ValueError:
-            raise BadRequest(f"{source} must be an event position",
-                             code="bad_parameter") from None
-        if value < 0:
-            raise BadRequest(f"{source} must not be negative", code="bad_parameter")
-        return value
+        return params.integer(raw, source, minimum=0)
     return None
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crm.events.store import chain_head, open_connection
+from crm.private import create_private
 
 
 class BackupError(Exception):
@@ -47,6 +48,7 @@ def backup(db_path: str | Path, dest: str | Path, *, force: bool = False) -> Bac
     source = open_connection(db_path, readonly=True)
     try:
         partial.unlink(missing_ok=True)
+        os.close(create_private(partial, exclusive=True))  # SQLite keeps its mode
         target = sqlite3.connect(str(partial), isolation_level=None)
         try:
             source.backup(target)

@@ -20,9 +20,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from crm.audit.filters import Filters
 from crm.events import EventStore
@@ -40,6 +41,9 @@ CSV_HEADER = ("time", "chat", "name", "direction", "type", "text", "media", "sta
 
 #: Leading characters a spreadsheet may take for a formula (OWASP's list, plus LF).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+#: Where a piece of a cell after ``;`` or a line break starts like a formula.
+_PIECE_FORMULA = re.compile(r"(?<=[;\r\n])(?=[^\S\r\n]*[=+\-@])")
 
 #: JSON string encoding without \\u escapes, the C version ``json.dumps`` itself uses.
 _quote = json.encoder.encode_basestring
@@ -94,7 +98,7 @@ def header(spec: ExportSpec) -> str:
     (so spreadsheets read UTF-8) and the column names."""
     if spec.format == "jsonl":
         return ""
-    return "\ufeff" + _csv_text([CSV_HEADER])
+    return "\ufeff" + _csv_text([CSV_HEADER], csv.QUOTE_MINIMAL)  # our own names
 
 
 def jsonl_line(row: tuple[Any, ...]) -> str:
@@ -126,12 +130,17 @@ def escape_line_breaks(text: str) -> str:
 
 
 def neutralise(value: Any) -> str:
-    """A cell a spreadsheet shows as text: a leading ``=``, ``+``, ``-``, ``@``, tab or
-    line break gets a single quote in front, so it is never run as a formula."""
+    """A cell a spreadsheet shows as text: one that starts with ``=``, ``+``, ``-``,
+    ``@``, tab or line break, even after spaces, gets a single quote in front, so it is
+    never run as a formula. So does each piece after a ``;`` or a line break inside the
+    cell: a spreadsheet set to split on ``;`` (many locales) or that misreads a line
+    break starts a new cell there, whatever the quotes say."""
     if value is None:
         return ""
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    if text.lstrip().startswith(FORMULA_START) or text.startswith(FORMULA_START):
+        text = "'" + text
+    return _PIECE_FORMULA.sub("'", text)
 
 
 def media_reference(media_json: str | None) -> str:
@@ -220,7 +229,8 @@ def _csv_row(row: tuple[Any, ...]) -> list[str]:
                                     media_reference(media), status, agent, wa_id, user_id)]
 
 
-def _csv_text(rows: Any) -> str:
+def _csv_text(rows: Any, quoting: Literal[0, 1, 2, 3] = csv.QUOTE_ALL) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
+    # Every cell quoted: a separator or line break inside one never ends it early.
+    csv.writer(buffer, quoting=quoting).writerows(rows)
     return buffer.getvalue()

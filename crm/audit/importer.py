@@ -18,6 +18,7 @@ from crm.audit.verify import ExportFileError, Problem, read_export
 from crm.events import EventStore, RecordedEvent
 from crm.events.errors import ChainBrokenError, DuplicateEventError
 from crm.events.store import chain_head
+from crm.private import ensure_private_dir
 from crm.progress import Update
 from crm.projections import Projector, default_projector
 from crm.projections.replay import rebuild
@@ -49,7 +50,7 @@ def import_export(source: str | Path, db_path: str | Path, *,
     if db_path.exists():
         raise ImportRefused(f"the data folder is not empty: {db_path} exists")
     projector = projector or default_projector()
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(db_path.parent)
     scratch = db_path.with_name(f".{db_path.stem}.import-{uuid.uuid4().hex[:8]}.db")
     try:
         count, head = _load(source, scratch, projector, progress)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import timedelta
 
 from crm.auth.errors import (
     AgentDisabledError,
@@ -21,7 +22,7 @@ from crm.auth.errors import (
     UnknownAgent,
     UnknownToken,
 )
-from crm.auth.tokens import new_token, new_token_id, token_digest
+from crm.auth.tokens import expiry, new_token, new_token_id, token_digest
 from crm.events import NewEvent
 from crm.events.agents import (
     AgentCreated,
@@ -78,16 +79,17 @@ def plan_password(db: sqlite3.Connection, name: str, password_hash: str,
 
 
 def plan_token(db: sqlite3.Connection, agent: str, label: str | None,
-               actor: str) -> tuple[NewEvent, str, str]:
-    """``(event, token, token id)``: the token itself exists only in this return value."""
+               actor: str, lifetime: timedelta | None = None) -> tuple[NewEvent, str, str]:
+    """``(event, token, token id)``: the token itself exists only in this return value.
+    With a ``lifetime`` the token expires that long from now."""
     agent = normalise_name(agent)
     if _require_agent(db, agent)["disabled"]:
         raise AgentDisabledError(f"{agent!r} is disabled")
     label = (label or "").strip()[:MAX_LABEL] or None
     token, token_id = new_token(), new_token_id()
     event = TokenCreated(token_id=token_id, agent=agent, sha256=token_digest(token),
-                         label=label).new(agent_stream(agent), actor=actor,
-                                          idempotency_key=f"token.created:{token_id}")
+                         label=label, expires_at=expiry(lifetime)).new(
+        agent_stream(agent), actor=actor, idempotency_key=f"token.created:{token_id}")
     return event, token, token_id
 
 

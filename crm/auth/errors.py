@@ -36,6 +36,10 @@ class UnknownToken(AuthError):
     code = "unknown_token"
 
 
+class BadDuration(AuthError):
+    code = "bad_duration"
+
+
 class TokenAlreadyRevoked(AuthError):
     status = 409
     code = "token_revoked"

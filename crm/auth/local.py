@@ -18,6 +18,7 @@ from crm.auth.commands import plan_first_admin, plan_token
 from crm.auth.errors import AgentExists, WeakPassword
 from crm.config import ConfigError, Settings
 from crm.events import EventStore, NewEvent
+from crm.private import write_private
 from crm.projections import default_projector
 from crm.projections.agents import count_agents
 
@@ -55,9 +56,14 @@ def create_token(settings: Settings, agent: str, label: str | None = None,
     return token, token_id
 
 
+#: Where the first admin's random password is left, in the data folder.
+PASSWORD_FILE = "first_admin_password"
+
+
 def ensure_first_admin(settings: Settings, out: TextIO = sys.stderr) -> bool:
     """With no agents at all, create ``admin`` (``CRM_ADMIN_PASSWORD`` or a random
-    password printed once to ``out``). Returns whether it did."""
+    password written to a 0600 file of the data folder, whose path is printed to
+    ``out``). Returns whether it did."""
     with open_store(settings) as store:
         if count_agents(store.conn):
             return False
@@ -76,7 +82,12 @@ def ensure_first_admin(settings: Settings, out: TextIO = sys.stderr) -> bool:
         print("crm: created the admin agent 'admin' with the password in CRM_ADMIN_PASSWORD",
               file=out, flush=True)
     else:
-        print(f"crm: created the admin agent 'admin' with the password: {password}\n"
-              "crm: it is shown only this once; sign in and change it "
-              "(crm users passwd admin)", file=out, flush=True)
+        # Not on standard error: under systemd that is the journal, kept and readable
+        # by more people than the data folder.
+        path = settings.data_dir / PASSWORD_FILE
+        path.unlink(missing_ok=True)
+        write_private(path, (password + "\n").encode())
+        print(f"crm: created the admin agent 'admin'; its password is in {path} (mode 600)"
+              "\ncrm: sign in, change it (crm users passwd admin) and delete that file",
+              file=out, flush=True)
     return True

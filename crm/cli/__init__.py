@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from crm.config import ConfigError
+from crm.private import set_umask
 
 #: Modules that add subcommands; each has ``register(subparsers)``.
 COMMANDS = (
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    set_umask()  # before anything is written: every file of every command is private
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from crm.config import load_settings
+from crm.private import create_private
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -80,7 +81,7 @@ def run_export(args: argparse.Namespace) -> int:
             return 0
         partial = args.output.with_name(f".{args.output.name}.partial")
         try:
-            with partial.open("wb") as out:
+            with os.fdopen(create_private(partial), "wb") as out:
                 rows, written = write_export(conn, spec, out, progress)
             partial.replace(args.output)
         finally:

@@ -13,6 +13,8 @@ import json
 import os
 from pathlib import Path
 
+from crm.private import ensure_private_dir
+
 SERVER_FILE = "server.json"
 
 
@@ -26,7 +28,7 @@ def connect_host(host: str) -> str:
 def record(data_dir: Path, host: str, port: int) -> None:
     """Write the server's URL for this process, and remove it when the process exits."""
     path = data_dir / SERVER_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(data_dir)
     scratch = path.with_name(f".{SERVER_FILE}.{os.getpid()}")
     fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -44,13 +44,15 @@ class AgentPasswordChanged(Event):
 
 
 class TokenCreated(Event):
-    """An API token for ``agent``, known to us only by its SHA-256 (hex)."""
+    """An API token for ``agent``, known to us only by its SHA-256 (hex); it stops
+    working at ``expires_at`` (UTC, ``YYYY-MM-DDTHH:MM:SSZ``), or never without one."""
 
     type = "token.created"
     token_id: str
     agent: str
     sha256: str
     label: str | None = None
+    expires_at: str | None = None
 
 
 class TokenRevoked(Event):

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crm.private import create_private, ensure_private_dir
+
 MEDIA_ID = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -52,7 +54,7 @@ class LocalMediaStore:
         path = self._path(media_id)
         meta_path = path.with_suffix(".json")
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(path.parent)
             _write_atomically(meta_path, json.dumps(
                 {"mime_type": mime_type, "filename": filename}).encode())
             _write_atomically(path, content)
@@ -85,7 +87,7 @@ class LocalMediaStore:
 
 def _write_atomically(path: Path, content: bytes) -> None:
     scratch = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    with open(scratch, "wb") as handle:
+    with os.fdopen(create_private(scratch, exclusive=True), "wb") as handle:
         handle.write(content)
         handle.flush()
         os.fsync(handle.fileno())

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     created_at  TEXT NOT NULL,
     created_by  TEXT NOT NULL,
     revoked_at  TEXT,
-    revoked_by  TEXT
+    revoked_by  TEXT,
+    expires_at  TEXT
 );
 CREATE INDEX IF NOT EXISTS tokens_by_agent ON tokens(agent);
 """
@@ -68,10 +69,10 @@ def on_password_changed(event: RecordedEvent, tx: Transaction) -> None:
 def on_token_created(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
     tx.execute(
-        "INSERT OR IGNORE INTO tokens (id, agent, sha256, label, created_at, created_by) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO tokens (id, agent, sha256, label, created_at, created_by, "
+        "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (data["token_id"], data["agent"], data["sha256"], data.get("label"),
-         event.occurred_at, event.actor),
+         event.occurred_at, event.actor, data.get("expires_at")),
     )
 
 
@@ -83,7 +84,7 @@ def on_token_revoked(event: RecordedEvent, tx: Transaction) -> None:
 
 
 PROJECTION = Projection(
-    name="agents", version=1,
+    name="agents", version=2,
     schema=SCHEMA,
     tables=("agents", "tokens"),
     handlers={
@@ -98,7 +99,8 @@ PROJECTION = Projection(
 # -- reading --------------------------------------------------------------------------
 
 _AGENT_COLUMNS = "name, admin, disabled, created_at, created_by, password_changed_at, disabled_at"
-_TOKEN_COLUMNS = "id, agent, label, created_at, created_by, revoked_at, revoked_by"
+_TOKEN_COLUMNS = ("id, agent, label, created_at, created_by, revoked_at, revoked_by, "
+                  "expires_at")
 
 
 def _agent(row: tuple) -> dict[str, Any]:
@@ -115,7 +117,7 @@ def _agent(row: tuple) -> dict[str, Any]:
 
 
 def _token(row: tuple) -> dict[str, Any]:
-    token_id, agent, label, created_at, created_by, revoked_at, revoked_by = row
+    token_id, agent, label, created_at, created_by, revoked_at, revoked_by, expires = row
     return {
         "id": token_id,
         "agent": agent,
@@ -124,6 +126,7 @@ def _token(row: tuple) -> dict[str, Any]:
         "created_by": created_by,
         "revoked_at": revoked_at,
         "revoked_by": revoked_by,
+        "expires_at": expires,
     }
 
 
@@ -162,11 +165,14 @@ def get_token(db: sqlite3.Connection, token_id: str) -> dict[str, Any] | None:
     return _token(row) if row else None
 
 
-def agent_by_token(db: sqlite3.Connection, sha256: str) -> tuple[str, bool, str] | None:
-    """``(name, admin, token id)`` for a live token of an enabled agent, else None."""
+def agent_by_token(db: sqlite3.Connection, sha256: str,
+                   now: str) -> tuple[str, bool, str] | None:
+    """``(name, admin, token id)`` for a live token of an enabled agent, else None.
+    ``now`` (``crm.auth.tokens.now_text``): a token that expired by then is not live."""
     row = db.execute(
         "SELECT a.name, a.admin, t.id FROM tokens t JOIN agents a ON a.name = t.agent "
-        "WHERE t.sha256 = ? AND t.revoked_at IS NULL AND a.disabled = 0",
-        (sha256,),
+        "WHERE t.sha256 = ? AND t.revoked_at IS NULL AND a.disabled = 0 "
+        "AND (t.expires_at IS NULL OR t.expires_at > ?)",
+        (sha256, now),
     ).fetchone()
     return (row[0], bool(row[1]), row[2]) if row else None

@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 
 from crm.config import GRAPH_API_VERSION, ConfigError, Settings
+from crm.private import write_private
 from crm.sandbox import PHONE_NUMBER_ID, WABA_ID
 from crm.secret_files import read_or_create
 
@@ -143,8 +144,8 @@ def start(settings: Settings, host: str, port: int, announce: bool = True) -> Se
         raise ConfigError("the WhatsApp sandbox did not start (set the WHATSAPP_* settings, "
                           "or CRM_SANDBOX=off)") from None
     state = settings.data_dir / STATE_FILE
-    state.write_text(json.dumps({"url": f"{url}/{API_VERSION}", "control": url,
-                                 "pid": process.pid}))
+    write_private(state, json.dumps({"url": f"{url}/{API_VERSION}", "control": url,
+                                     "pid": process.pid}).encode())
     atexit.register(_stop, process, state)
     if announce:
         why = ("CRM_SANDBOX=on" if settings.sandbox == "on"

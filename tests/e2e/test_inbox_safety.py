@@ -46,3 +46,30 @@ def test_markup_from_customers_is_literal_text_and_runs_nothing(agent_page,
     assert found == {"img": 0, "script": 0, "onload": 0, "bold": 0, "ran": False}
     assert page.dialogs == []
     assert page.errors == []
+
+
+CARD_PHONE = "4915100000002"
+CARD_URLS = ("/\\evil.example/x", "\\\\evil.example/y", "//evil.example/z",
+             "/\t/evil.example/t", "javascript:alert(1)", "data:text/html,hi",
+             "https://shop.example/ok", "/media/0000")
+
+
+def test_contact_card_links_that_leave_say_where_they_go(agent_page,
+                                                         live: LiveServer) -> None:
+    page = agent_page()
+    card = {"name": {"formatted_name": "Linky"},
+            "urls": [{"url": url, "type": "WORK"} for url in CARD_URLS]}
+    customer_writes(live, CARD_PHONE, "Card sender", message(CARD_PHONE, "contacts", [card]))
+    chat_row(page, CARD_PHONE).get_by_role("link").click()
+    expect(page.locator(".contact-card")).to_be_visible()
+    links = page.evaluate("""() => [...document.querySelectorAll('.contact-card a')].map(a => ({
+        written: a.getAttribute('href'), text: a.textContent,
+        ours: new URL(a.getAttribute('href'), location.href).origin === location.origin}))""")
+    # Each link is shown as the browser will follow it: the ones that look like our
+    # paths but lead to evil.example are absolute, and only a real path of ours is ours.
+    assert [(x["written"], x["ours"]) for x in links] == [
+        ("http://evil.example/x", False), ("http://evil.example/y", False),
+        ("http://evil.example/z", False), ("http://evil.example/t", False),
+        ("https://shop.example/ok", False), ("/media/0000", True)]
+    assert all(x["text"] == x["written"] for x in links)
+    assert page.errors == []

@@ -2,7 +2,7 @@
 // captions, file names, contact cards, place names) goes in as text, never as markup,
 // and only our own paths or http(s) links become href/src.
 
-import { h, safeUrl, srOnly } from "./dom.js";
+import { h, safeUrl, sameOrigin, srOnly } from "./dom.js";
 import { fileSize, KINDS, kindOf } from "./format.js";
 import { icon } from "./icons.js";
 import { findTemplate, rendered } from "./template_text.js";
@@ -11,8 +11,7 @@ import { findTemplate, rendered } from "./template_text.js";
 // the file is kept (media.stored). Meta's links need our token and expire: never used.
 export function mediaUrl(message) {
   const url = message.media && message.media.url;
-  if (typeof url === "string" && url.startsWith("/") && !url.startsWith("//")) return url;
-  return null;
+  return sameOrigin(url) ? safeUrl(url) : null;
 }
 
 // Not kept (yet): say so instead of a broken player or link.

@@ -29,16 +29,30 @@ export function append(el, children) {
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 
-// Only our own paths and plain web links become href/src: never javascript: or data:.
-export function safeUrl(value) {
-  if (typeof value !== "string" || value === "") return null;
-  if (value.startsWith("/") && !value.startsWith("//")) return value;
+// A link as the browser will follow it: resolved against this page exactly as the
+// browser resolves it (so "/\\evil.example/x" is another site, not our path).
+function resolved(value) {
   try {
-    const url = new URL(value);
-    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+    return new URL(value, location.href);
   } catch {
     return null;
   }
+}
+
+// Whether a link stays on this inbox's origin (compared, never guessed from its text).
+export function sameOrigin(value) {
+  const url = typeof value === "string" && value !== "" ? resolved(value) : null;
+  return Boolean(url) && url.origin === location.origin;
+}
+
+// Only our own paths and plain web links become href/src: never javascript: or data:.
+// What is returned is the resolved link, so a link that leaves shows where it goes.
+export function safeUrl(value) {
+  if (typeof value !== "string" || value === "") return null;
+  const url = resolved(value);
+  if (!url) return null;
+  if (url.origin === location.origin) return url.pathname + url.search + url.hash;
+  return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
 }
 
 // Text for screen readers only.

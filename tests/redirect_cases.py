@@ -1,0 +1,40 @@
+"""Nasty ``next`` targets for the sign-in redirect, and what crm must make of them."""
+
+from __future__ import annotations
+
+#: (what ``next`` holds once the query string is decoded, the Location crm answers)
+CASES: tuple[tuple[str, str], ...] = (
+    ("/\t/evil.example/x", "/"),
+    ("/\n/evil.example/x", "/"),
+    ("/\r\n/evil.example/x", "/"),
+    ("/\t\t\\evil.example", "/"),
+    ("//evil.example/x", "/"),
+    ("///evil.example/x", "/"),
+    ("/\\evil.example/x", "/"),
+    ("\\/evil.example/x", "/"),
+    ("\\\\evil.example/x", "/"),
+    (" //evil.example/x", "/"),
+    ("\x00//evil.example/x", "/"),
+    ("\x1f/\x1f/evil.example/x", "/"),
+    ("https://evil.example/x", "/"),
+    ("HTTPS:/evil.example", "/"),
+    ("javascript:alert(1)", "/"),
+    ("java\tscript:alert(1)", "/"),
+    ("evil.example", "/"),
+    ("@evil.example", "/"),
+    ("/x\x01y", "/"),
+    ("/x\x7fy", "/"),
+    ("/x\x0by", "/"),
+    ("", "/"),
+    ("/", "/"),
+    ("/api/chats?q=1", "/api/chats?q=1"),
+    ("/?chat=15550001#top", "/?chat=15550001#top"),
+    ("\t/inbox\n", "/inbox"),
+    ("  /inbox  ", "/inbox"),
+    ("/in\tbox", "/inbox"),
+    ("/%2F/evil.example", "/%2F/evil.example"),
+    ("/.//evil.example", "/.//evil.example"),
+    ("/caf\u00e9", "/caf%C3%A9"),
+    ("/a b", "/a%20b"),
+    ("/\u2028/evil.example", "/%E2%80%A8/evil.example"),
+)
