@@ -223,3 +223,22 @@ def restart_in_the_middle(graph, data_dir: Path) -> None:
         assert stored.type == "media.stored" and json.loads(json.dumps(stored.data))
     finally:
         server.stop()
+
+
+def test_a_customers_file_name_with_line_breaks_is_cleaned(live: LiveServer, graph) -> None:
+    """A name with CR/LF once made ``/media/<id>`` answer 500 for good (it went into the
+    Content-Disposition header); it is kept and served cleaned, like an agent's upload."""
+    content = b"%PDF-1.4 crlf " * 40
+    dirty = "quote\r\nSet-Cookie: x=1\r\n.pdf"
+    media_id = graph.store_media(content, "application/pdf", dirty)
+    graph.customer_says(CUSTOMER, "Ana", None, image={
+        "id": media_id, "mime_type": "application/pdf", "filename": dirty})
+    media = wait_until(lambda: outcome(live, media_id), 15, message="the document stored")
+    assert "url" in media, media
+    with live.client(headers=admin_headers(live)) as http:
+        served = http.get(media["url"])
+    assert served.status_code == 200 and served.content == content
+    disposition = served.headers["content-disposition"]
+    assert "\r" not in disposition and "\n" not in disposition
+    assert "quoteSet-Cookie: x=1.pdf" in disposition
+    assert "set-cookie" not in served.headers

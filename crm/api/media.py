@@ -13,7 +13,7 @@ from quart import Blueprint, Response, send_file
 from crm.api.errors import NotFound
 from crm.api.media_drive import drive_response
 from crm.api.services import services
-from crm.media.kinds import INLINE_TYPES, served_type
+from crm.media.kinds import INLINE_TYPES, clean_filename, served_type
 from crm.media.local import MEDIA_ID, LocalMediaStore
 
 blueprint = Blueprint("media", __name__)
@@ -29,7 +29,7 @@ async def get_media(media_id: str) -> Response:
     inline = stored.mime_type in INLINE_TYPES
     response = await send_file(
         stored.path, mimetype=served_type(stored.mime_type), as_attachment=not inline,
-        attachment_filename=None if inline else (stored.filename or media_id),
+        attachment_filename=None if inline else (clean_filename(stored.filename) or media_id),
         conditional=True)
     # Revalidated on each use (the ETag makes that a 304): a browser must not keep a
     # customer's file for a year after the agent signed out or lost access.

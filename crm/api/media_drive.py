@@ -15,7 +15,7 @@ from quart import Response, send_file
 
 from crm.api.errors import NotFound, ServiceUnavailable
 from crm.api.services import services
-from crm.media.kinds import INLINE_TYPES, mime_of, served_type
+from crm.media.kinds import INLINE_TYPES, clean_filename, mime_of, served_type
 from crm.media.store import MediaStoreError
 from crm.projections.media import get_file
 
@@ -50,7 +50,8 @@ async def drive_response(media_id: str) -> Response:
     inline = mime in INLINE_TYPES
     response = await send_file(
         io.BytesIO(content), mimetype=served_type(mime), as_attachment=not inline,
-        attachment_filename=None if inline else (found["filename"] or media_id),
+        attachment_filename=None if inline else (clean_filename(found["filename"])
+                                                  or media_id),
         conditional=False)
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

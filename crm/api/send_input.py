@@ -106,7 +106,7 @@ def file_draft(form: Any, upload: Any) -> Draft:
     content: bytes = upload.read()
     if not content:
         raise BadRequest("the file is empty", code="empty_file")
-    filename = clean_filename(upload.filename)
+    filename = kinds.clean_filename(upload.filename)
     mime = kinds.mime_of(upload.mimetype, filename)
     kind = kinds.kind_of(mime, content[:16])
     limit = kinds.LIMITS[kind]
@@ -123,14 +123,6 @@ def file_draft(form: Any, upload: Any) -> Draft:
                              f"{MAX_CAPTION}", code="bad_caption")
     return Draft(phone=phone, message_type=kind, caption=caption,
                  reply_to=reply_to_of(form.get("reply_to")), file=(content, mime, filename))
-
-
-def clean_filename(name: Any) -> str | None:
-    if not isinstance(name, str):
-        return None
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if c.isprintable() and c not in '"<>')[:200].strip()
-    return name or None
 
 
 def _size(count: int) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from crm.media.kinds import LIMITS, MB, mime_of
+from crm.media.kinds import LIMITS, MB, clean_filename, mime_of
 from crm.media.store import digest
 from crm.whatsapp.errors import GraphError, from_response
 
@@ -174,7 +174,7 @@ async def fetch(graph: Any, media: dict[str, Any], kind: str) -> Fetched:
         if claimed and expected != actual:
             raise FetchError(f"the file's SHA-256 ({actual[:12]}…) does not match the one "
                              f"Meta gave ({claimed!s:.16}…)", permanent=True)
-    filename = media.get("filename") if isinstance(media.get("filename"), str) else None
+    filename = clean_filename(media.get("filename"))
     declared = info.get("mime_type") or media.get("mime_type")
     mime = mime_of(declared if isinstance(declared, str) else None, filename)
     return Fetched(content, mime, actual, filename)

@@ -58,3 +58,14 @@ def kind_of(mime: str, head: bytes) -> str:
     if mime in VIDEO_TYPES:
         return "video"
     return "document"
+
+
+def clean_filename(name: object) -> str | None:
+    """A file name safe to keep and to put in a header: its last path part, printable
+    characters only (no CR, LF or other controls), no quotes or angle brackets, at most
+    200 characters. The same rule for an agent's upload and a customer's file."""
+    if not isinstance(name, str):
+        return None
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable() and c not in '"<>')[:200].strip()
+    return name or None
