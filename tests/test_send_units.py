@@ -4,6 +4,7 @@ the Graph client against the fake Graph server over real HTTP."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -22,6 +23,7 @@ from crm.sender import outbox
 from crm.whatsapp.errors import from_response
 from crm.whatsapp.graph import GraphClient
 from crm.whatsapp.outbound import message_payload
+from tests.conftest import wait_until
 from tests.sandbox_support import GraphSandbox
 
 
@@ -139,6 +141,21 @@ def test_one_lease_holder_at_a_time_and_a_dead_one_is_replaced_at_once(tmp_path:
     assert lease.try_acquire(conn, "sender", "d", "host", os.getpid(), now=131.0)
     # ... and a live one is not.
     assert not lease.try_acquire(conn, "sender", "e", "host", gone.pid, now=132.0)
+    # A killed holder its parent has not reaped yet (a zombie) is gone too: signal 0
+    # still reaches it, and an idle holder's lease would otherwise last ten minutes.
+    host = socket.gethostname()
+    killed = subprocess.Popen(["sleep", "30"])
+    try:
+        assert lease.try_acquire(conn, "sender", "z", host, killed.pid, now=150.0,
+                                 ttl=lease.IDLE_TTL)
+        assert not lease.try_acquire(conn, "sender", "y", host, os.getpid(), now=151.0)
+        killed.send_signal(signal.SIGKILL)
+        wait_until(lambda: Path(f"/proc/{killed.pid}/stat").read_text().rsplit(")", 1)[1]
+                   .split()[0] == "Z", 5, message="the killed holder to be a zombie")
+        assert lease.try_acquire(conn, "sender", "y", host, os.getpid(), now=152.0)
+    finally:
+        killed.kill()
+        killed.wait()
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from crm.events import Database, immediate
@@ -53,13 +54,20 @@ IDLE_TTL = 600.0
 
 
 def _alive(pid: int) -> bool:
+    """Whether a process of this host still runs. A killed worker its parent has not
+    reaped yet is a zombie: signal 0 still reaches it, yet it will never renew."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (not Linux), or it went away meanwhile
+        return True
+    state = stat.rsplit(")", 1)[-1].split()[:1]
+    return state not in (["Z"], ["X"])
 
 
 def try_acquire(conn: sqlite3.Connection, name: str, holder: str, host: str, pid: int,
