@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from crm.stream import presence
+from crm.events.model import RecordedEvent
+from crm.stream import Mark, Viewer, presence
+from crm.stream.viewers import ChatOwners, mark_of
 from tests.conftest import LiveServer, admin_headers, wait_until
 from tests.sandbox_support import GraphSandbox, customer_writes, start_crm
 from tests.sse_client import SSE, StreamClient, worker_of
@@ -205,3 +207,29 @@ def test_the_typing_window_is_20_seconds_per_chat(tmp_path: Path) -> None:
     # One row per (agent, chat), renumbered on each signal (that is how other workers
     # notice it); rows lapsed over a minute ago are cleared.
     assert [row[:4] for row in presence.changed_since(conn, 0)] == [(7, "ana", "1", "viewing")]
+
+
+def _event(position: int, type_: str, phone: str, **data: Any) -> RecordedEvent:
+    return RecordedEvent(position=position, id=f"e{position}", type=type_,
+                         stream=f"chat:{phone}", occurred_at="", recorded_at="", actor="x",
+                         idempotency_key=None, data={"phone": phone, **data}, prev_hash="",
+                         hash="")
+
+
+def test_frames_of_assigned_chats_name_who_may_see_them() -> None:
+    owners = ChatOwners()
+    bob = Viewer.of("bob", False, restricted=True)
+    admin = Viewer.of("admin", True, restricted=True)
+    seen = []
+    for position, (type_, data) in enumerate([
+            ("message.received", {}), ("chat.assigned", {"agent": "bob"}),
+            ("message.received", {}), ("chat.assigned", {"agent": "ana"}),
+            ("message.received", {}), ("chat.assigned", {"agent": None}),
+            ("message.received", {})], 1):
+        mark = mark_of(_event(position, type_, "1", **data), owners, apply=True)
+        seen.append((bob.sees(mark), admin.sees(mark)))
+    # Bob sees his chat, the assignment that moved it to ana, and it again once unassigned.
+    assert seen == [(True, True), (True, True), (True, True), (True, True), (False, True),
+                    (True, True), (True, True)]
+    assert mark_of(_event(9, "message.received", "1"), None) is None  # CRM_VISIBILITY=all
+    assert Viewer.of("bob", False).sees(Mark(owners=frozenset({"ana"})))  # not restricted

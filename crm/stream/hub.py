@@ -11,6 +11,10 @@ Each subscriber has a ``Viewer`` (``crm.stream.viewers``). The hub indexes subsc
 by the keys of their credential, so a frame that ends a credential closes exactly
 those streams (found by key, not by looking at every stream), and by owner, so an
 owner's oldest stream is closed when it opens one more than ``per_owner``.
+
+Frames that are not in the log (presence, ``announce``) have no position: each stream
+keeps a few in a small queue of its own, sent with its next chunk; the oldest are
+dropped first (a newer presence frame supersedes them anyway).
 """
 
 from __future__ import annotations
