@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SECTIONS = ("store", "readers", "webhook", "audit", "inbox", "stream", "send", "idle")
+SECTIONS = ("store", "readers", "webhook", "audit", "inbox", "stream", "send", "idle", "team")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
         validation_alias=_env("WHATSAPP_GRAPH_URL"))
     whatsapp_send_read_receipts: bool = Field(
         True, validation_alias=_env("WHATSAPP_SEND_READ_RECEIPTS"))
+    #: Meta's typing indicator while an agent types (at most once per 20 s per chat).
+    whatsapp_send_typing: bool = Field(True, validation_alias=_env("WHATSAPP_SEND_TYPING"))
     #: The sender: read timeout of a Graph request (s), first retry delay (s, doubling
     #: with jitter up to the cap), attempts before giving up, chats sent in parallel.
     send_timeout: float = Field(30.0, gt=0, validation_alias=_env("CRM_SEND_TIMEOUT"))
@@ -150,6 +152,8 @@ class Settings(BaseSettings):
     reply_policy: Literal["anyone", "assignee"] = Field(
         "anyone", validation_alias=_env("CRM_REPLY_POLICY"))
     sla_minutes: float = Field(15.0, gt=0, validation_alias=_env("CRM_SLA_MINUTES"))
+    #: Seconds a presence signal ("Ana is viewing") lasts unless the page renews it.
+    presence_ttl: float = Field(10.0, gt=0, le=300, validation_alias=_env("CRM_PRESENCE_TTL"))
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -62,7 +62,9 @@ async def _append(event: NewEvent) -> int:
 async def me() -> dict:
     """The agent behind this request, and (for a browser session) its CSRF token."""
     agent = current_agent()
-    return {"agent": agent.as_json(), "csrf_token": agent.csrf_token}
+    settings = services().settings
+    return {"agent": agent.as_json(), "csrf_token": agent.csrf_token,
+            "sla_minutes": settings.sla_minutes, "presence_ttl": settings.presence_ttl}
 
 
 @blueprint.get("/api/agents")

@@ -24,6 +24,7 @@ from crm.api import (
     notifications,
     openapi,
     pages,
+    presence,
     quick_replies,
     read_chat,
     reads,
@@ -58,7 +59,7 @@ BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.bluep
               send.blueprint, media_api.blueprint, templates.blueprint, read_chat.blueprint,
               channel_api.blueprint, openapi.blueprint,
               team.blueprint, notes.blueprint, labels.blueprint, quick_replies.blueprint,
-              notifications.blueprint)
+              notifications.blueprint, presence.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"

@@ -4,7 +4,8 @@ Authentication is the global guard's job (``crm.api.guard``), as for every route
 stream then authenticates once more, after fixing the log position it checks from
 (``checked``): a credential ended before that position is refused here, one ended
 after it ends the open stream (``crm.stream.viewers``). Non-admins never see the
-``agent:`` streams' events.
+``agent:`` streams' events, and with ``CRM_VISIBILITY=assigned`` nor those of chats
+assigned to someone else (presence frames included).
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ def viewer_of(agent: Agent) -> Viewer:
     if agent.via == "session":
         session_id = cookies.session_id()
         session = session_key(session_id) if session_id is not None else None
-    return Viewer.of(agent.name, agent.admin, token_id=agent.token_id, session=session)
+    restricted = services().settings.visibility == "assigned"
+    return Viewer.of(agent.name, agent.admin, token_id=agent.token_id, session=session,
+                     restricted=restricted)
 
 
 @blueprint.get("/api/stream")
@@ -90,7 +93,8 @@ async def start(crm: Services) -> LiveStream:
     settings = crm.settings
     live = LiveStream(crm.db, heartbeat=settings.stream_heartbeat, poll=settings.stream_poll,
                       queue=settings.stream_queue, max_age=settings.stream_max_age or None,
-                      per_owner=settings.streams_per_agent)
+                      per_owner=settings.streams_per_agent,
+                      restricted=settings.visibility == "assigned")
     await live.start(crm.stopping)
     return live
 

@@ -6,7 +6,7 @@ and the download URL it gives, ``DELETE /{media-id}``, ``GET
 /{waba-id}/message_templates``. Control routes: ``POST /_sandbox/behaviour``,
 ``POST /_sandbox/reset``, ``POST /_sandbox/inbound``, ``POST /_sandbox/customer``
 (``from`` and ``name``: the name its automatic answers carry), ``GET /_sandbox/messages``,
-``/requests``, ``/reads``, ``/state``, ``/webhooks``.
+``/requests``, ``/reads``, ``/typing``, ``/state``, ``/webhooks``.
 
 ``POST /_sandbox/behaviour`` takes, each optional: ``fail`` (answer with Meta's error
 ``code``, ``times`` times, -1 for always; ``on`` one of messages, media, download,
@@ -223,9 +223,13 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(wamid, str) or not wamid:
                 self._error(100, "The parameter message_id is required.")
                 return
+            typing = payload.get("typing_indicator")
+            if typing is not None and typing != {"type": "text"}:
+                self._error(100, 'typing_indicator must be {"type": "text"}.')
+                return
             with sandbox.lock:
-                sandbox.reads.append(wamid)
-            self._record("read", "ok", wamid=wamid)
+                (sandbox.typing if typing else sandbox.reads).append(wamid)
+            self._record("typing" if typing else "read", "ok", wamid=wamid)
             self._reply(200, {"success": True})
             return
         opaque = payload.get("biz_opaque_callback_data")
@@ -332,7 +336,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             sandbox.remember(str(body["from"]), str(body["name"]))
             self._reply(200, {"ok": True})
-        elif method == "GET" and name in ("messages", "requests", "reads"):
+        elif method == "GET" and name in ("messages", "requests", "reads", "typing"):
             with sandbox.lock:
                 items = list(getattr(sandbox, name))
             self._reply(200, {name: items})

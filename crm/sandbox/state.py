@@ -105,6 +105,8 @@ class Sandbox:
             self.requests: list[dict[str, Any]] = []
             self.messages: list[dict[str, Any]] = []
             self.reads: list[str] = []
+            #: Messages the typing indicator was shown on (``typing_indicator``).
+            self.typing: list[str] = []
             self.media: dict[str, dict[str, Any]] = {}
             self.replied: set[str] = set()
             #: The profile name each customer was given (``crm simulate --name``, the
@@ -235,7 +237,7 @@ class Sandbox:
         with self.lock:
             delivery = self.poster.delivery
             return {"messages": len(self.messages), "requests": len(self.requests),
-                    "reads": len(self.reads), "media": len(self.media),
+                    "reads": len(self.reads), "typing": len(self.typing), "media": len(self.media),
                     "webhooks": {"url": self.poster.url, "posted": delivery.posted,
                                  "failed": delivery.failed, "retried": delivery.retried,
                                  "pending": self.poster.pending(),

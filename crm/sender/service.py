@@ -113,6 +113,16 @@ async def mark_read(sending: Sending, phone: str, wamid: str) -> None:
         log.warning("could not mark %s read at WhatsApp: %s", wamid, exc)
 
 
+async def send_typing(sending: Sending, wamid: str) -> None:
+    """Meta's typing indicator on the customer's newest message; failures only logged."""
+    if sending.graph is None:
+        return
+    try:
+        await sending.graph.send_typing(wamid)
+    except GraphError as exc:
+        log.warning("could not send the typing indicator on %s: %s", wamid, exc)
+
+
 async def refresh_templates(db: Database, graph: GraphClient, actor: str) -> int:
     """Fetch the account's templates and record them; returns how many."""
     templates = await graph.list_templates()

@@ -37,21 +37,24 @@ def _visible(frames: list[Frame], viewer: Viewer, checked: int) -> bytes | None:
         return None
     if viewer.admin:
         return b"".join([data for _, data, _ in frames])
-    return b"".join([data for _, data, mark in frames if mark is None or not mark.admin_only])
+    return b"".join([data for _, data, mark in frames if mark is None or viewer.sees(mark)])
 
 
 async def follow(hub: Hub, read_page: ReadPage, after: int, *, page: int = 200,
                  until: float | None = None, viewer: Viewer = EVERYONE,
-                 checked: int = 0) -> AsyncIterator[bytes]:
+                 checked: int = 0,
+                 present: Callable[[], list[bytes]] | None = None) -> AsyncIterator[bytes]:
     """The bytes of an event stream starting after position ``after``, as ``viewer``
     may see them.
 
     It ends cleanly when the hub closes (shutdown), at ``until`` (``time.monotonic``),
     checked at least at every heartbeat, when the viewer's credential ends, or when
     its owner opens too many streams; the client then reconnects with its last id
-    (and is authenticated again).
+    (and is authenticated again). ``present()``: the presence frames it starts with.
     """
     sub = hub.subscribe(viewer, checked)
+    if present is not None:  # who is viewing what right now (presence, not in the log)
+        sub.ephemeral.extend(present())
     try:
         yield RETRY
         last = after

@@ -13,7 +13,7 @@ import sqlite3
 from crm.auth.redact import visible_event
 from crm.events.model import RecordedEvent
 from crm.events.store import read_after
-from crm.stream.viewers import Mark, mark_of
+from crm.stream.viewers import ChatOwners, Mark, mark_of
 
 #: A frame is the event's position, its encoded bytes, and its mark (None for nearly
 #: every event: see ``crm.stream.viewers``).
@@ -46,6 +46,15 @@ def encode(event: RecordedEvent) -> bytes:
     return head + data + b"\n\n"
 
 
-def read_frames(conn: sqlite3.Connection, after: int, limit: int) -> list[Frame]:
+def read_frames(conn: sqlite3.Connection, after: int, limit: int,
+                owners: ChatOwners | None = None, apply: bool = False) -> list[Frame]:
     """The next ``limit`` events after ``after``, encoded (runs on a reader thread)."""
-    return [(e.position, encode(e), mark_of(e)) for e in read_after(conn, after, limit)]
+    return [(e.position, encode(e), mark_of(e, owners, apply))
+            for e in read_after(conn, after, limit)]
+
+
+def presence_frame(data: dict[str, object]) -> bytes:
+    """``event: presence`` with no ``id``: not in the log, so the client's last event id
+    (what it resumes from) stays the log's position. Older clients do not listen for it."""
+    return b"event: presence\ndata: " + json.dumps(
+        data, ensure_ascii=True, separators=(",", ":")).encode() + b"\n\n"

@@ -11,6 +11,10 @@ Each subscriber has a ``Viewer`` (``crm.stream.viewers``). The hub indexes subsc
 by the keys of their credential, so a frame that ends a credential closes exactly
 those streams (found by key, not by looking at every stream), and by owner, so an
 owner's oldest stream is closed when it opens one more than ``per_owner``.
+
+Frames that are not in the log (presence, ``announce``) have no position: each stream
+keeps a few in a small queue of its own, sent with its next chunk; the oldest are
+dropped first (a newer presence frame supersedes them anyway).
 """
 
 from __future__ import annotations
@@ -25,13 +29,15 @@ from crm.stream.frames import Frame
 from crm.stream.viewers import Key, Viewer
 
 EVERYONE = Viewer()
+#: Presence frames a stream may hold before the oldest are dropped (they are superseded).
+EPHEMERAL_LIMIT = 256
 
 
 class Subscription:
     """One open stream's view of the hub. Used from the event loop only."""
 
     __slots__ = ("frames", "overflowed", "closed", "heartbeat_due", "last_sent", "_waiter",
-                 "viewer", "checked")
+                 "viewer", "checked", "ephemeral")
 
     def __init__(self, viewer: Viewer = EVERYONE, checked: int = 0) -> None:
         self.viewer = viewer
@@ -39,6 +45,8 @@ class Subscription:
         #: cannot end this stream (the check already saw them).
         self.checked = checked
         self.frames: deque[Frame] = deque()
+        #: Frames outside the log (presence): no position, sent with the next chunk.
+        self.ephemeral: deque[bytes] = deque(maxlen=EPHEMERAL_LIMIT)
         self.overflowed = False
         self.closed = False
         self.heartbeat_due = False
@@ -52,7 +60,8 @@ class Subscription:
 
     async def wait(self) -> None:
         """Until there is something to do: frames, an overflow, a heartbeat or the end."""
-        if self.frames or self.overflowed or self.closed or self.heartbeat_due:
+        if (self.frames or self.ephemeral or self.overflowed or self.closed
+                or self.heartbeat_due):
             return
         self._waiter = asyncio.get_running_loop().create_future()
         try:
@@ -63,16 +72,21 @@ class Subscription:
     def take(self, after: int) -> tuple[bytes, int]:
         """Everything queued after position ``after``, as one chunk, and the new last."""
         frames = self.frames
+        extra = b""
+        if self.ephemeral:
+            extra = b"".join(self.ephemeral)
+            self.ephemeral.clear()
         if not frames:
-            return b"", after
-        if self.viewer.admin:
+            return extra, after
+        viewer = self.viewer
+        if viewer.admin:
             chunk = b"".join([data for position, data, _ in frames if position > after])
         else:
             chunk = b"".join([data for position, data, mark in frames
-                              if position > after and (mark is None or not mark.admin_only)])
+                              if position > after and (mark is None or viewer.sees(mark))])
         last = max(after, frames[-1][0])
         frames.clear()
-        return chunk, last
+        return chunk + extra, last
 
     def rearm(self) -> None:
         """Take live frames again (called just before reading the log to catch up)."""
@@ -180,6 +194,14 @@ class Hub:
             sub.wake()
         if self._by_key:
             self._end_credentials(frames)
+
+    def announce(self, data: bytes, assignee: str | None) -> None:
+        """Hand a frame that is not in the log (presence) to every stream that may see
+        its chat (``assignee``: the chat's, for ``CRM_VISIBILITY=assigned``)."""
+        for sub in self._subscribers:
+            if sub.viewer.sees_chat(assignee):
+                sub.ephemeral.append(data)
+                sub.wake()
 
     def since(self, after: int, limit: int) -> list[Frame] | None:
         """Up to ``limit`` published frames after ``after``; None if no longer held."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -29,6 +30,8 @@ from crm.events.connection import open_reader
 from crm.events.writer import GroupWriter
 from crm.stream.frames import Frame, read_frames
 from crm.stream.hub import Hub
+from crm.stream.presence import Board
+from crm.stream.viewers import ChatOwners
 
 log = logging.getLogger("crm.stream")
 
@@ -37,8 +40,13 @@ RETRY_AFTER = 1.0  # seconds before a failed read is tried again
 
 class Tailer:
     def __init__(self, path: str | Path, hub: Hub, *, poll: float = 0.025,
-                 page: int = 500) -> None:
+                 page: int = 500, owners: ChatOwners | None = None,
+                 board: Board | None = None) -> None:
         self.path = Path(path)
+        #: Kept from the events read (``CRM_VISIBILITY=assigned``), else None.
+        self.owners = owners
+        #: Presence, read from its table after every commit noticed (``crm.stream.presence``).
+        self.board = board
         self.hub = hub
         self.poll = poll
         self.page = page
@@ -81,6 +89,8 @@ class Tailer:
         log_ = EventStore.over(conn)
         self._data_version = log_.changes()
         self._position = log_.last_position()
+        if self.owners is not None:  # after the position: a later assignment is read again
+            self.owners.load(conn)
         return self._position
 
     def _run(self) -> None:
@@ -111,8 +121,20 @@ class Tailer:
         version = EventStore.over(conn).changes()
         if not hinted and version == self._data_version:
             return
+        self._read_events(conn, version)
+        if self.board is not None and not self._stopped:
+            self._read_presence(conn)
+
+    def _read_presence(self, conn: sqlite3.Connection) -> None:
+        assert self.board is not None and self._loop is not None
+        rows = self.board.poll(conn)  # its table is made before the tailer starts
+        if rows:
+            with contextlib.suppress(RuntimeError):  # the loop is closed
+                self._loop.call_soon_threadsafe(self.board.receive, rows)
+
+    def _read_events(self, conn: sqlite3.Connection, version: int) -> None:
         while not self._stopped:
-            frames = read_frames(conn, self._position, self.page)
+            frames = read_frames(conn, self._position, self.page, self.owners, True)
             self._data_version = version  # only once read: a failed read is tried again
             if not frames:
                 return

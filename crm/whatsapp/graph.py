@@ -112,6 +112,13 @@ class GraphClient:
         await self._json("POST", f"/{self.phone_number_id}/messages", json={
             "messaging_product": "whatsapp", "status": "read", "message_id": wamid})
 
+    async def send_typing(self, wamid: str) -> None:
+        """The customer sees "typing…" (for up to 25 s, or until we answer); Meta also
+        marks the message read, as ``mark_read`` does."""
+        await self._json("POST", f"/{self.phone_number_id}/messages", json={
+            "messaging_product": "whatsapp", "status": "read", "message_id": wamid,
+            "typing_indicator": {"type": "text"}})
+
     # -- media -----------------------------------------------------------------------
 
     async def upload_media(self, content: bytes, mime_type: str, filename: str) -> str:

@@ -11,6 +11,8 @@ import { ChannelPanel } from "./channel.js";
 import { CustomerPanel } from "./customer.js";
 import { $ } from "./dom.js";
 import { initials, showPhone, windowText } from "./format.js";
+import { startNotifications } from "./notify.js";
+import { startPresence } from "./presence.js";
 import { Sidebar } from "./sidebar.js";
 import { Stream } from "./stream.js";
 import { Thread } from "./thread.js";
@@ -27,8 +29,6 @@ const EVENT_TYPES = [
 ];
 // Team changes that may bring a chat into the sidebar's view (or take it out).
 const TEAM = new Set(["chat.status_changed", "chat.assigned", "chat.labels_changed"]);
-// Inbound types that are not news by themselves (they annotate another message).
-const QUIET = new Set(["reaction", "edit", "revoke"]);
 
 const app = $("#app");
 document.documentElement.classList.toggle("touch",
@@ -36,7 +36,6 @@ document.documentElement.classList.toggle("touch",
 const baseTitle = document.title;
 let current = null; // the open chat's phone
 let currentChat = null;
-let unseen = 0;
 
 const customer = new CustomerPanel();
 const channelPanel = new ChannelPanel();
@@ -169,6 +168,8 @@ async function openChat(phone) {
     if (current !== phone) return;
   }
   showChat(chat);
+  presence.open(phone);
+  notifier.opened(phone);
   customer.show(phone);
   const loaded = thread.open(phone, displayName(chat));
   markRead(phone);
@@ -179,6 +180,8 @@ async function openChat(phone) {
 }
 
 function closeChat() {
+  presence.open(null);
+  notifier.opened(null);
   current = null;
   currentChat = null;
   composer.setChat(null);
@@ -275,17 +278,11 @@ function onEvent(event) {
   });
   if (phone === current) thread.refresh();
   if (phone === current && event.type === "customer.updated") customer.show(phone);
-  const data = event.data || {};
-  if (event.type === "message.received" && !QUIET.has(data.message_type) && !data.imported && document.hidden) {
-    unseen += 1;
-    document.title = `(${unseen}) ${baseTitle}`;
-  }
+  // The count in the title is the notifications' (notify.js).
 }
 
 document.addEventListener("visibilitychange", () => {
   if (document.hidden) return;
-  unseen = 0;
-  document.title = baseTitle;
   if (current) markRead(current);
 });
 
@@ -305,9 +302,12 @@ $("#thread-back").addEventListener("click", () => {
   location.hash = "";
 });
 
+const stream = new Stream({
+  after: app.dataset.position, types: EVENT_TYPES, onEvent, indicator: $("#connection"),
+});
+const presence = startPresence(stream);
+const notifier = startNotifications(stream, baseTitle);
 window.addEventListener("hashchange", route);
 sidebar.loadMore();
 route();
-new Stream({
-  after: app.dataset.position, types: EVENT_TYPES, onEvent, indicator: $("#connection"),
-}).start();
+stream.start();

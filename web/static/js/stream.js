@@ -22,6 +22,31 @@ export class Stream {
     this.timer = null;
     this.bannerTimer = null;
     this.state = "connecting";
+    this.listeners = []; // [type, handler(data)] for events outside `types` (presence)
+  }
+
+  // handler(parsed data) for every event of `type`, on this and every later connection.
+  // It does not move the resume position: presence frames carry no id.
+  listen(type, handler) {
+    this.listeners.push([type, handler]);
+    if (this.source) this.attach(this.source, type, handler);
+    return this;
+  }
+
+  attach(source, type, handler) {
+    source.addEventListener(type, (message) => {
+      let data;
+      try {
+        data = JSON.parse(message.data);
+      } catch {
+        return;
+      }
+      try {
+        handler(data);
+      } catch (error) {
+        console.error("stream listener failed", error);
+      }
+    });
   }
 
   start() {
@@ -44,6 +69,7 @@ export class Stream {
     for (const type of this.types) {
       source.addEventListener(type, (message) => this.receive(message));
     }
+    for (const [type, handler] of this.listeners) this.attach(source, type, handler);
   }
 
   receive(message) {
