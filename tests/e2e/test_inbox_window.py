@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from email.utils import formatdate
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.conftest import LiveServer
@@ -30,10 +31,13 @@ def test_window_displays_follow_the_servers_clock_together(agent_page,
         if "/api/stream" in route.request.url:  # EventSource: no headers the page reads
             route.continue_()
             return
-        answer = route.fetch()
-        route.fulfill(response=answer, headers={
-            **answer.headers, "date": formatdate(time.time() + shift["seconds"],
-                                                 usegmt=True)})
+        try:
+            answer = route.fetch()
+            route.fulfill(response=answer, headers={
+                **answer.headers, "date": formatdate(time.time() + shift["seconds"],
+                                                     usegmt=True)})
+        except PlaywrightError:  # the page closed while this answer was on its way
+            pass
 
     page.route("**/api/**", server_time)
     # The browser's clock is ten minutes behind the server's.
@@ -81,3 +85,4 @@ def test_window_displays_follow_the_servers_clock_together(agent_page,
     expect(box).to_be_hidden()
     expect(page.locator("#window-closed")).to_be_visible()
     assert page.errors == []
+    page.unroute_all(behavior="ignoreErrors")
