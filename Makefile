@@ -72,6 +72,7 @@ css-watch: $(TAILWIND)
 # docs/inbox.png, the README's picture of the inbox (a real server and browser).
 screenshot: install browser
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.screenshot docs/inbox.png
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.screenshot docs/team.png --team
 
 bench: install
 	$(BIN)/python -m bench

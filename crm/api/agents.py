@@ -2,7 +2,9 @@
 
 ``GET /api/agents``, ``POST /api/agents`` ``{"name", "password", "admin"}``,
 ``POST /api/agents/<name>/disable``, ``POST /api/agents/<name>/password``
-``{"password"}``, ``GET /api/tokens``, ``POST /api/tokens`` ``{"agent", "label"}``
+``{"password"}``, ``POST /api/agents/<name>/admin`` ``{"admin": bool}`` (409
+``last_admin`` for the last enabled admin), ``GET /api/tokens``,
+``POST /api/tokens`` ``{"agent", "label"}``
 (answers ``{"token": {...}, "secret": "crm_..."}``: the only time the secret is shown),
 ``DELETE /api/tokens/<id>``. A token may be given a lifetime: ``"expires": "90d"``
 (``w``, ``d``, ``h`` or ``m``); it then stops working at its ``expires_at``.
@@ -94,6 +96,20 @@ async def disable_agent(name: str) -> dict:
     db = services().db
     name = commands.normalise_name(name)
     await _append(await db.read(commands.plan_disable, name, actor))
+    return {"agent": await db.read(view.get_agent, name)}
+
+
+@blueprint.post("/api/agents/<name>/admin")
+async def set_admin(name: str) -> dict:
+    actor = require_admin().actor
+    admin = (await _body()).get("admin")
+    if not isinstance(admin, bool):
+        raise BadRequest("admin must be true or false", code="bad_parameter")
+    db = services().db
+    name = commands.normalise_name(name)
+    event = await db.read(commands.plan_admin, name, admin, actor)
+    if event is not None:
+        await _append(event)
     return {"agent": await db.read(view.get_agent, name)}
 
 

@@ -18,6 +18,7 @@ from crm.auth.errors import (
     AgentDisabledError,
     AgentExists,
     BadName,
+    LastAdmin,
     TokenAlreadyRevoked,
     UnknownAgent,
     UnknownToken,
@@ -25,6 +26,7 @@ from crm.auth.errors import (
 from crm.auth.tokens import expiry, new_token, new_token_id, token_digest
 from crm.events import NewEvent
 from crm.events.agents import (
+    AgentAdminChanged,
     AgentCreated,
     AgentDisabled,
     AgentPasswordChanged,
@@ -68,6 +70,21 @@ def plan_disable(db: sqlite3.Connection, name: str, actor: str) -> NewEvent:
     if _require_agent(db, name)["disabled"]:
         raise AgentDisabledError(f"{name!r} is already disabled")
     return AgentDisabled(name=name).new(agent_stream(name), actor=actor)
+
+
+def plan_admin(db: sqlite3.Connection, name: str, admin: bool,
+               actor: str) -> NewEvent | None:
+    """The change of ``name``'s admin flag, or None when it already is so. The last
+    enabled admin stays one: otherwise nobody could manage agents from the page."""
+    name = normalise_name(name)
+    agent = _require_agent(db, name)
+    if agent["admin"] == admin:
+        return None
+    if admin and agent["disabled"]:
+        raise AgentDisabledError(f"{name!r} is disabled")
+    if not admin and not agent["disabled"] and view.count_enabled_admins(db) <= 1:
+        raise LastAdmin(f"{name!r} is the last admin: make another agent admin first")
+    return AgentAdminChanged(name=name, admin=admin).new(agent_stream(name), actor=actor)
 
 
 def plan_password(db: sqlite3.Connection, name: str, password_hash: str,

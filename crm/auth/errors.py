@@ -31,6 +31,13 @@ class AgentDisabledError(AuthError):
     code = "agent_disabled"
 
 
+class LastAdmin(AuthError):
+    """Taking admin from the last enabled admin would leave nobody to manage agents."""
+
+    status = 409
+    code = "last_admin"
+
+
 class UnknownToken(AuthError):
     status = 404
     code = "unknown_token"

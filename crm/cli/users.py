@@ -1,4 +1,4 @@
-"""``crm users add|list|disable|passwd``: agents, managed from the server's shell.
+"""``crm users add|list|disable|admin|passwd``: agents, managed from the server's shell.
 
 Changes are events with the actor ``system`` and take effect at once in a running
 server (they share the database). Passwords are asked twice on a terminal, or read
@@ -38,6 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                "sessions and tokens")
     disable.add_argument("name")
     disable.set_defaults(run=run_disable)
+
+    admin = users.add_parser("admin", help="make an agent admin (--on) or not (--off)")
+    admin.add_argument("name")
+    switch = admin.add_mutually_exclusive_group(required=True)
+    switch.add_argument("--on", dest="admin", action="store_true")
+    switch.add_argument("--off", dest="admin", action="store_false")
+    admin.set_defaults(run=run_admin)
 
     passwd = users.add_parser("passwd", help="set an agent's password; ends their sessions")
     passwd.add_argument("name")
@@ -126,6 +133,21 @@ def run_disable(args: argparse.Namespace) -> int:
     def action(store: EventStore) -> int:
         append_one(store, lambda db: commands.plan_disable(db, args.name, "system"))
         print(f"crm: disabled {commands.normalise_name(args.name)!r}", file=sys.stderr)
+        return 0
+
+    return with_store(action)
+
+
+def run_admin(args: argparse.Namespace) -> int:
+    from crm.auth import commands
+
+    def action(store: EventStore) -> int:
+        name = commands.normalise_name(args.name)
+        event = commands.plan_admin(store.conn, name, args.admin, "system")
+        if event is not None:
+            store.record([event])
+        print(f"crm: {name!r} is {'an admin' if args.admin else 'not an admin'}"
+              f"{'' if event is not None else ' (unchanged)'}", file=sys.stderr)
         return 0
 
     return with_store(action)

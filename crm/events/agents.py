@@ -35,6 +35,14 @@ class AgentDisabled(Event):
     name: str
 
 
+class AgentAdminChanged(Event):
+    """The agent becomes an admin (``admin: true``) or an ordinary agent again."""
+
+    type = "agent.admin_changed"
+    name: str
+    admin: bool
+
+
 class AgentPasswordChanged(Event):
     """A new password; sessions signed in with the old one end."""
 

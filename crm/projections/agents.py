@@ -59,6 +59,11 @@ def on_disabled(event: RecordedEvent, tx: Transaction) -> None:
     )
 
 
+def on_admin_changed(event: RecordedEvent, tx: Transaction) -> None:
+    tx.execute("UPDATE agents SET admin = ? WHERE name = ?",
+               (int(bool(event.data["admin"])), event.data["name"]))
+
+
 def on_password_changed(event: RecordedEvent, tx: Transaction) -> None:
     tx.execute(
         "UPDATE agents SET password_hash = ?, password_changed_at = ? WHERE name = ?",
@@ -84,12 +89,13 @@ def on_token_revoked(event: RecordedEvent, tx: Transaction) -> None:
 
 
 PROJECTION = Projection(
-    name="agents", version=2,
+    name="agents", version=3,
     schema=SCHEMA,
     tables=("agents", "tokens"),
     handlers={
         "agent.created": on_created,
         "agent.disabled": on_disabled,
+        "agent.admin_changed": on_admin_changed,
         "agent.password_changed": on_password_changed,
         "token.created": on_token_created,
         "token.revoked": on_token_revoked,
@@ -142,6 +148,11 @@ def get_agent(db: sqlite3.Connection, name: str) -> dict[str, Any] | None:
 
 def count_agents(db: sqlite3.Connection) -> int:
     return db.execute("SELECT count(*) FROM agents").fetchone()[0]
+
+
+def count_enabled_admins(db: sqlite3.Connection) -> int:
+    return db.execute("SELECT count(*) FROM agents WHERE admin = 1 AND disabled = 0"
+                      ).fetchone()[0]
 
 
 def password_hash(db: sqlite3.Connection, name: str) -> tuple[str, bool, bool] | None:

@@ -1,6 +1,8 @@
-"""Writes ``docs/inbox.png``: the inbox with a few conversations, as the README shows it.
+"""Writes ``docs/inbox.png``: the inbox with a few conversations, as the README shows it;
+with ``--team``, ``docs/team.png``: the sidebar tabs with their counts, an assigned and
+labelled chat, and a yellow note beside the customer's messages.
 
-Run: ``make screenshot`` (``python -m tests.e2e.screenshot [OUT.png]``). It starts a real
+Run: ``make screenshot`` (``python -m tests.e2e.screenshot [OUT.png] [--team]``). It starts a real
 ``crm serve`` against the fake Graph API on 127.0.0.1, lets a few customers write in
 through signed webhooks, replies from the composer like an agent would (the fake Graph
 server posts the delivery ticks back), and photographs the page in headless chromium.
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import ADMIN_PASSWORD, ROOT
+from tests.conftest import ADMIN_PASSWORD, ROOT, admin_headers
 from tests.e2e.inbox import customer_writes, message, sign_in, text
 from tests.sandbox_support import GraphSandbox, start_crm
 
@@ -43,7 +45,26 @@ def conversations(live) -> None:
                     text(ANA, "Hi, is the double kayak free on Saturday morning?", ago=30 * 60))
 
 
-def main(out: Path) -> None:
+def team(live) -> None:
+    """A second agent, an assignment each, a label and a note, through the API."""
+    with live.client(headers=admin_headers(live)) as http:
+        def call(path: str, body: dict) -> dict:
+            answer = http.post(path, json=body)
+            assert answer.status_code < 300, answer.text
+            return answer.json()
+
+        call("/api/agents", {"name": "bruno", "password": "bruno-screenshot-password"})
+        call("/api/labels", {"name": "booking", "color": "#0ea5e9"})
+        call(f"/api/chats/{ANA}/assign", {"agent": "admin"})
+        call(f"/api/chats/{ANA}/labels", {"add": ["booking"]})
+        call("/api/chats/4915112345678/assign", {"agent": "bruno"})
+        call("/api/chats/33612345678/assign", {"agent": "admin"})
+        call("/api/chats/393401234567/status", {"status": "resolved"})
+        call(f"/api/chats/{ANA}/notes",
+             {"text": "@bruno she is a regular: the 10% club discount applies"})
+
+
+def main(out: Path, with_team: bool = False) -> None:
     sandbox = GraphSandbox(status_delay=0.1)
     with tempfile.TemporaryDirectory(prefix="crm-screenshot-") as tmp:
         data = Path(tmp) / "data"
@@ -51,6 +72,8 @@ def main(out: Path) -> None:
         live = start_crm(data, sandbox)
         try:
             conversations(live)
+            if with_team:
+                team(live)
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM)
                 context = browser.new_context(base_url=live.url,
@@ -67,6 +90,9 @@ def main(out: Path) -> None:
                 box.fill("Booked: Saturday 10:00, double kayak. See you at the marina!")
                 box.press("Enter")
                 expect(page.locator("#messages .status[data-status='read']")).to_have_count(2)
+                if with_team:
+                    expect(page.locator('#messages li[data-direction="note"]')).to_have_count(1)
+                    expect(page.locator('[data-count="mine"]')).to_have_text("2")
                 page.locator("#chat-list").focus()
                 page.mouse.move(0, 0)
                 page.screenshot(path=str(out))
@@ -78,4 +104,7 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "inbox.png")
+    args = [a for a in sys.argv[1:] if a != "--team"]
+    team_picture = "--team" in sys.argv[1:]
+    default = ROOT / "docs" / ("team.png" if team_picture else "inbox.png")
+    main(Path(args[0]) if args else default, with_team=team_picture)

@@ -126,6 +126,15 @@ def test_agents_page_adds_an_agent_who_can_sign_in(agent_page, browser,
         sign_in(carol, "carol", "carol-password-1")
         carol.goto("/agents")  # not an admin: back to the inbox
         expect(carol).to_have_url(re.compile("/$"))
+        page.get_by_role("button", name="Make carol admin").click()
+        expect(page.locator("#agents-message")).to_have_text("carol is now an admin.")
+        expect(page.locator('#agents-list tr[data-agent="carol"]')).to_contain_text("Admin")
+        carol.goto("/agents")  # an admin now, in the same session
+        expect(carol).to_have_url(re.compile("/agents$"))
+        expect(carol.locator('#agents-list tr[data-agent="admin"]')).to_be_visible()
+        page.get_by_role("button", name="Remove admin from carol").click()
+        expect(page.locator("#agents-message")).to_have_text("carol is no longer an admin.")
+        expect(page.get_by_role("button", name="Make carol admin")).to_be_visible()
     finally:
         context.close()
     assert page.errors == []

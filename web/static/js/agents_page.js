@@ -1,4 +1,4 @@
-// The Agents page (admins): add an agent, reset a password, disable, and the API
+// The Agents page (admins): add an agent, reset a password, make admin, disable, and the API
 // tokens (create, showing the secret once; revoke), over /api/agents and /api/tokens,
 // so running a team needs no command line.
 
@@ -45,6 +45,19 @@ function passwordForm(agent) {
   }, input, h("button", { type: "submit", class: `${BUTTON} ring-slate-300`, text: "Reset password" }));
 }
 
+// Admin or not; never on one's own row (the server keeps the last admin one, too).
+function adminButton(agent) {
+  if (agent.disabled || agent.name === me) return null;
+  const admin = !agent.admin;
+  return h("button", {
+    type: "button", class: `${BUTTON} ring-slate-300`,
+    "aria-label": admin ? `Make ${agent.name} admin` : `Remove admin from ${agent.name}`,
+    text: admin ? "Make admin" : "Remove admin",
+    onclick: () => run(() => api(`/api/agents/${encodeURIComponent(agent.name)}/admin`, { method: "POST", json: { admin } }),
+      admin ? `${agent.name} is now an admin.` : `${agent.name} is no longer an admin.`),
+  });
+}
+
 function agentRow(agent) {
   return h("tr", { dataset: { agent: agent.name } },
     h("td", { class: "py-1.5 font-medium", text: agent.name }),
@@ -52,6 +65,7 @@ function agentRow(agent) {
     h("td", { text: agent.disabled ? "Disabled" : "Active" }),
     h("td", { class: "flex flex-wrap justify-end gap-2 py-1.5" },
       agent.disabled ? null : passwordForm(agent),
+      adminButton(agent),
       agent.disabled || agent.name === me ? null : h("button", {
         type: "button", class: `${BUTTON} text-red-700 ring-red-200`, "aria-label": `Disable ${agent.name}`, text: "Disable",
         onclick: () => {

@@ -5,10 +5,11 @@
 import { observe } from "./clock.js";
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details = {}) {
     super(message || `request failed (${status})`);
     this.status = status;
     this.code = code || "error";
+    this.details = details; // the whole error object (a 409 conversation_changed: its messages)
   }
 }
 
@@ -61,7 +62,7 @@ export async function api(path, options = {}) {
   if (!response.ok) {
     const error = (data && data.error) || {};
     if (response.status === 401) signInAgain();
-    throw new ApiError(response.status, error.code, error.message);
+    throw new ApiError(response.status, error.code, error.message, error);
   }
   return data;
 }

@@ -3,11 +3,14 @@
 // the 24-hour window is closed the text box gives way to the template picker.
 //
 // Each send carries an Idempotency-Key kept until it succeeds, so a retried click or a
-// repeated request after a network error queues the message once.
+// repeated request after a network error queues the message once, and the position
+// of the newest message on screen (`seen`): a reply to a conversation that moved on
+// meanwhile is refused and shown (stale.js) before the agent sends it anyway.
 
 import { api, randomKey } from "./api.js";
 import { $ } from "./dom.js";
 import { fileSize, isWindowOpen, showPhone, summary, windowText } from "./format.js";
+import { StaleNotice } from "./stale.js";
 import { TemplatePicker } from "./templates.js";
 
 // WhatsApp's size limits by kind (the server checks too).
@@ -45,6 +48,11 @@ export class Composer {
       remove: $("#attachment-remove", root), closed: $("#window-closed", root),
       closedNote: $("#window-closed-note", root),
     };
+    this.stale = new StaleNotice({
+      root,
+      onForce: (phone) => { if (this.chat && this.chat.phone === phone) this.send({ force: true }); },
+      onEdit: () => this.el.text.focus(),
+    });
     this.templates = new TemplatePicker({ root, send: (template) => this.sendTemplate(template) });
     const el = this.el;
     el.form.addEventListener("submit", (event) => {
@@ -91,6 +99,7 @@ export class Composer {
       this.el.text.value = (phone && this.drafts.get(phone)) || "";
       this.cancelReply();
       this.clearFile();
+      this.stale.hide();
       this.showError((phone && this.errors.get(phone)) || "");
       if (phone) this.errors.delete(phone);
     }
@@ -199,7 +208,8 @@ export class Composer {
     this.el.error.classList.toggle("hidden", !message);
   }
 
-  async send() {
+  // `force`: the agent saw what changed and sends anyway.
+  async send({ force = false } = {}) {
     const chat = this.chat; // fixed now: switching chats while this is sent changes nothing
     if (!chat || this.inflight.has(chat.phone)) return;
     if (!this.isOpen(chat)) {
@@ -214,16 +224,21 @@ export class Composer {
       return;
     }
     const options = { method: "POST" };
+    const seen = this.thread.phone === chat.phone ? this.thread.newestPosition() : null;
     if (this.file) {
       const form = new FormData();
       form.append("phone", chat.phone);
       form.append("file", this.file, this.file.name);
       if (text) form.append("caption", text);
       if (this.replyTarget) form.append("reply_to", this.replyTarget.id);
+      if (seen !== null) form.append("seen", String(seen));
+      if (force) form.append("force", "true");
       options.form = form;
     } else {
       options.json = { phone: chat.phone, text };
       if (this.replyTarget) options.json.reply_to = this.replyTarget.id;
+      if (seen !== null) options.json.seen = seen;
+      if (force) options.json.force = true;
     }
     const ok = await this.post(chat, options);
     if (!ok) return;
@@ -256,6 +271,7 @@ export class Composer {
     const key = this.keys.get(phone) || randomKey();
     this.keys.set(phone, key);
     this.showError("");
+    this.stale.hide();
     try {
       const answer = await api("/api/send", { ...options, headers: { "Idempotency-Key": key } });
       this.keys.delete(phone);
@@ -268,6 +284,11 @@ export class Composer {
         this.errorFor(chat, "The 24-hour window has closed: WhatsApp only accepts a template now.");
         this.updateWindow();
         this.onWindowClosed(chat);
+      } else if (error.code === "conversation_changed") {
+        // The draft stays; the thread catches up and the notice says what changed.
+        this.thread.refresh();
+        if (this.chat && this.chat.phone === phone) this.stale.show(phone, error.details.messages || []);
+        else this.errors.set(phone, "Not sent: the conversation changed meanwhile. Read it, then send again.");
       } else {
         this.errorFor(chat, `Not sent: ${error.message}`);
       }

@@ -254,6 +254,16 @@ export class Thread {
     bubble.classList.add("flash");
   }
 
+  // The log position of the newest message or note on screen: the `seen` of a reply.
+  newestPosition() {
+    let newest = null;
+    for (const entry of this.messages.values()) {
+      const position = entry.message.position;
+      if (Number.isInteger(position) && (newest === null || position > newest)) newest = position;
+    }
+    return newest;
+  }
+
   lastInbound() {
     let found = null;
     for (const entry of this.messages.values()) if (entry.message.direction === "in") found = entry.message;

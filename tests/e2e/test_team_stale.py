@@ -1,0 +1,67 @@
+"""The stale-reply guard in the page: agent A drafts a reply, agent B answers first;
+A's send is refused with what B wrote, the draft stays, and "Send anyway" delivers it."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Route, expect
+
+from tests.conftest import LiveServer, admin_headers
+from tests.e2e.inbox import bubble, chat_row, customer_writes, text
+
+ANA_PASSWORD = "ana-password-for-tests"
+
+
+def test_a_reply_to_a_chat_that_moved_on_is_shown_then_sent_anyway(
+        agent_page, live: LiveServer) -> None:
+    with live.client(headers=admin_headers(live)) as http:
+        made = http.post("/api/agents", json={"name": "ana", "password": ANA_PASSWORD})
+        assert made.status_code < 300, made.text
+    phone = "85291000101"
+    customer_writes(live, phone, "Rita Sousa", text(phone, "Are two kayaks free today?"))
+
+    admin = agent_page()
+    ana = agent_page("ana", ANA_PASSWORD)
+    for page in (admin, ana):
+        expect(page.locator('[data-count="all"]')).not_to_have_text("")
+        chat_row(page, phone).get_by_role("link").click()
+        expect(bubble(page, "Are two kayaks free today?")).to_be_visible()
+    draft = "Yes, two are free from 10:00"
+    composer = admin.get_by_label("Message", exact=True)
+    composer.fill(draft)
+
+    # The admin's page has not caught up yet: its next thread fetch is held back, so
+    # what it shows is older than what Ana is about to send.
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    admin.route("**/api/messages?*", hold)
+    with admin.expect_request(lambda request: "/api/messages?" in request.url):
+        ana_composer = ana.get_by_label("Message", exact=True)
+        ana_composer.fill("Ana here: both kayaks are yours")
+        ana_composer.press("Enter")
+        expect(bubble(ana, "Ana here: both kayaks are yours")).to_be_visible()
+
+    composer.press("Enter")
+    notice = admin.locator("#stale-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("ana replied meanwhile: “Ana here: both kayaks are yours”")
+    expect(composer).to_have_value(draft)  # the draft is kept
+    assert held  # the fetch the stream asked for, still waiting
+    for route in held:
+        route.continue_()
+    admin.unroute("**/api/messages?*", hold)
+    expect(bubble(admin, "Ana here: both kayaks are yours")).to_be_visible()
+    expect(bubble(admin, draft)).to_have_count(0)
+
+    admin.get_by_role("button", name="Send anyway").click()
+    expect(notice).to_be_hidden()
+    expect(bubble(admin, draft)).to_be_visible()
+    expect(composer).to_have_value("")
+    expect(bubble(ana, draft)).to_be_visible()
+    with live.client(headers=admin_headers(live)) as http:
+        thread = http.get("/api/messages", params={"phone": phone}).json()["messages"]
+    assert [m["text"] for m in thread if m["direction"] == "out"] == [
+        "Ana here: both kayaks are yours", draft]
+    assert admin.errors == [] and ana.errors == []
