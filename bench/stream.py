@@ -196,7 +196,10 @@ def webhook_sender(url: str) -> Send:
 def run_crm(clients: Clients, results: dict, memory: dict[str, float]) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="crm-bench-stream-")) / "data"
     data_dir.mkdir()
-    server = start_server(data_dir, WHATSAPP_APP_SECRET=SECRET)
+    # One admin token opens every stream: lift the per-agent limit (20 by default) above
+    # the largest run, as a deployment with that many tabs of one agent would have to.
+    server = start_server(data_dir, WHATSAPP_APP_SECRET=SECRET,
+                          CRM_STREAMS_PER_AGENT=str(2 * max(CASES)))
     store = EventStore(server.db_path, default_projector())
     senders = {"webhook": webhook_sender(server.url), "poll": store_sender(store)}
     try:
