@@ -16,41 +16,33 @@ def chat_stream(phone: str) -> str:
     return f"chat:{phone}"
 
 
-class MessageReceived(Event):
-    """A customer's message as Meta delivered it.
+class MessageContent(Event):
+    """What a WhatsApp message carries, whichever side wrote it (no ``type``: not an
+    event of its own, the base of ``message.received`` and ``message.echoed``).
 
-    ``type`` is Meta's type (``text``, ``image``, ... ``reaction``, ``edit``, ``revoke``),
-    or ``unknown`` for a type this version does not understand (``raw`` keeps it).
-    Type-specific objects (``location``, ``contacts``, ``interactive``, ``reaction``,
-    ``edit``, ``revoke``, ``order``, ``system``, ...) are kept under their own names.
+    ``message_type`` is Meta's type (``text``, ``image``, ... ``reaction``, ``edit``,
+    ``revoke``), or ``unknown`` for a type this version does not understand (``raw``
+    keeps it). Type-specific objects (``location``, ``contacts``, ``interactive``,
+    ``reaction``, ``edit``, ``revoke``, ``order``, ``system``, ...) are kept under their
+    own names.
     """
 
-    type = "message.received"
     phone: str
     wamid: str
     message_type: str
     text: str | None = None
     caption: str | None = None
     media: dict[str, Any] | None = None
-    profile_name: str | None = None
-    reply_to_wamid: str | None = None
     #: Meta's type when ``message_type`` is ``unknown``.
     unknown_type: str | None = None
-    #: The customer's identifiers beside the chat key (business-scoped id, username).
-    username: str | None = None
+    #: The customer's identifiers beside the chat key (business-scoped ids).
     user_id: str | None = None
     parent_user_id: str | None = None
     #: A past message of the WhatsApp Business app (a ``history`` webhook): in the
     #: thread at its time, but never unread, never a notification, never the window.
     imported: bool | None = None
-    #: Which of the business's numbers received it.
+    #: Which of the business's numbers received or sent it.
     phone_number_id: str | None = None
-    context: dict[str, Any] | None = None
-    forwarded: bool | None = None
-    frequently_forwarded: bool | None = None
-    referral: Any = None
-    errors: Any = None
-    identity: Any = None
     reaction: dict[str, Any] | None = None
     edit: dict[str, Any] | None = None
     revoke: dict[str, Any] | None = None
@@ -64,7 +56,22 @@ class MessageReceived(Event):
     raw: dict[str, Any] | None = None
 
 
-class MessageEchoed(Event):
+class MessageReceived(MessageContent):
+    """A customer's message as Meta delivered it."""
+
+    type = "message.received"
+    profile_name: str | None = None
+    reply_to_wamid: str | None = None
+    username: str | None = None
+    context: dict[str, Any] | None = None
+    forwarded: bool | None = None
+    frequently_forwarded: bool | None = None
+    referral: Any = None
+    errors: Any = None
+    identity: Any = None
+
+
+class MessageEchoed(MessageContent):
     """A message the business sent from the WhatsApp Business app on the same number
     (coexistence: ``smb_message_echoes``, or a ``history`` webhook's outbound message).
 
@@ -73,30 +80,8 @@ class MessageEchoed(Event):
     """
 
     type = "message.echoed"
-    phone: str
-    wamid: str
-    message_type: str
-    text: str | None = None
-    caption: str | None = None
-    media: dict[str, Any] | None = None
-    user_id: str | None = None
-    parent_user_id: str | None = None
-    imported: bool | None = None
     #: Meta's status of an imported message (``history_context.status``).
     history_status: str | None = None
-    reaction: dict[str, Any] | None = None
-    edit: dict[str, Any] | None = None
-    revoke: dict[str, Any] | None = None
-    location: Any = None
-    contacts: Any = None
-    interactive: Any = None
-    button: Any = None
-    order: Any = None
-    system: Any = None
-    unsupported: Any = None
-    unknown_type: str | None = None
-    phone_number_id: str | None = None
-    raw: dict[str, Any] | None = None
 
 
 class MessageStatus(Event):

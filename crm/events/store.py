@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from crm.events.connection import ensure_schema, open_connection, translate, translating
+from crm.events.connection import ensure_schema, immediate, open_connection, translating
 from crm.events.errors import (
     ChainBrokenError,
     CorruptStoreError,
@@ -121,19 +121,8 @@ class EventStore:
 
     def _commit(self, batches: Sequence[Sequence[NewEvent]],
                 isolate: bool) -> list[AppendResult]:
-        conn = self.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                results = self._insert(batches, isolate)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise translate(exc) from exc
-        return results
+        with translating(), immediate(self.conn):
+            return self._insert(batches, isolate)
 
     def _insert(self, batches: Sequence[Sequence[NewEvent]],
                 isolate: bool) -> list[AppendResult]:
@@ -191,20 +180,11 @@ class EventStore:
         number of events inserted.
         """
         conn = self.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                rows = self._verbatim_rows(events)
-                conn.executemany(_INSERT, rows)
-                if rows and self.on_append is not None:
-                    self.on_append(list(events), conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise translate(exc) from exc
+        with translating(), immediate(conn):
+            rows = self._verbatim_rows(events)
+            conn.executemany(_INSERT, rows)
+            if rows and self.on_append is not None:
+                self.on_append(list(events), conn)
         return len(rows)
 
     def _verbatim_rows(self, events: Sequence[RecordedEvent]) -> list[tuple]:
