@@ -92,6 +92,14 @@ def test_json_sign_in_returns_the_csrf_token(live: LiveServer) -> None:
         assert http.get("/api/me").json()["csrf_token"] == body["csrf_token"]
 
 
+def test_a_json_sign_in_that_is_not_utf8_is_refused_not_a_500(live: LiveServer) -> None:
+    with live.client() as http:
+        answer = http.post("/login", content=b'{"username": "\xff\xfe"}',
+                           headers={"Content-Type": "application/json"})
+        assert answer.status_code == 401
+        assert answer.json()["error"]["code"] == "unauthorized"
+
+
 def test_sign_in_form_without_its_csrf_token_is_refused(live: LiveServer) -> None:
     with live.client() as http:
         http.get("/login")

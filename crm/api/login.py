@@ -25,6 +25,7 @@ from crm.api import cookies
 from crm.api.client import client_address
 from crm.api.errors import TooManyRequests, Unauthorized
 from crm.api.guard import authenticate, current_agent, public, session_policy
+from crm.api.json_body import json_body
 from crm.api.services import services
 from crm.auth import passwords, ratelimit, sessions
 from crm.events.agents import SessionClosed, agent_stream
@@ -97,7 +98,7 @@ async def login_page() -> Response:
 async def login() -> Response:
     as_json = request.is_json
     if as_json:
-        body = await request.get_json(silent=True) or {}
+        body = await json_body() or {}
         if not isinstance(body, dict):
             body = {}
     else:
