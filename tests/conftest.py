@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.workers import wait_for_workers
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 #: The first admin's password in test servers (``crm serve`` creates ``admin`` with it).
@@ -101,6 +103,8 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None,
 
     try:
         wait_until(healthy, timeout, message="crm serve to answer /healthz")
+        if "--workers" in args:
+            wait_for_workers(process.pid, port, int(args[list(args).index("--workers") + 1]))
     except BaseException:
         server.stop()
         raise

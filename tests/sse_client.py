@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +23,7 @@ import h11
 from crm.events import EventStore, NewEvent
 from crm.projections import default_projector
 from tests.conftest import LiveServer
+from tests.workers import holder
 
 
 @dataclass
@@ -137,7 +136,9 @@ class StreamClient:
         try:
             return self.items.get(timeout=timeout)
         except queue.Empty:
-            raise AssertionError(f"nothing received within {timeout}s "
+            ended = "the stream ended cleanly" if self.clean_end else (
+                "the connection closed" if self.done.is_set() else "the stream is open")
+            raise AssertionError(f"nothing received within {timeout}s; {ended} "
                                  f"(error={self.error!r})") from None
 
     def next_event(self, timeout: float = 10) -> SSE:
@@ -178,36 +179,9 @@ def parse_block(block: bytes, at: float) -> SSE:
     return item
 
 
-def children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        found += [int(c) for c in text]
-    return found
-
-
-def server_socket_inode(server_port: int, client_port: int) -> str | None:
-    """The inode of the server's end of the connection from ``client_port``."""
-    local, remote = f"0100007F:{server_port:04X}", f"0100007F:{client_port:04X}"
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[1] == local and fields[2] == remote:
-            return fields[9]
-    return None
-
-
 def worker_of(server: LiveServer, client: StreamClient) -> int:
     """Which worker process holds this client's connection (read from /proc)."""
-    inode = server_socket_inode(server.port, client.local_port)
-    assert inode, "the connection is not in /proc/net/tcp"
-    for pid in [server.process.pid, *children(server.process.pid)]:  # 1 worker: itself
-        try:
-            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
-        except (FileNotFoundError, PermissionError):
-            continue
-        if f"socket:[{inode}]" in links:
-            return pid
-    raise AssertionError("no worker holds the connection")
+    return holder(server.process.pid, server.port, client.local_port)
 
 
 class Appender:
