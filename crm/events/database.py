@@ -1,7 +1,7 @@
 """The database as the async server sees it: one writer thread, a few reader threads.
 
 Reads run on a small pool of threads, each with its own ``query_only`` connection.
-aiosqlite was measured against this pool for the read API (see ARCHITECTURE.md): it
+aiosqlite was measured against this pool for the read API (BENCHMARKS.md, "Readers"): it
 runs every statement as its own hop to its thread, where a read function here runs all
 its statements in one hop, so the pool stays.
 """

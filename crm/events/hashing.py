@@ -1,6 +1,6 @@
 """The canonical form of an event and the hash chain over it.
 
-Documented in ARCHITECTURE.md and the README's audit section: keep the three in step.
+Documented in the README's audit section ("The canonical form"): keep the two in step.
 Anyone can recompute a hash from an exported JSONL line with a few lines of code.
 """
 
