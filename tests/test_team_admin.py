@@ -6,11 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.auth_support import csrf_of, module_server, sign_in
-from tests.conftest import ADMIN_PASSWORD, LiveServer
+from tests.auth_support import create_agent, csrf_of, module_server, sign_in
+from tests.conftest import ADMIN_PASSWORD, LiveServer, admin_headers
 
 BOB = "bob-password-for-admin"
 
@@ -79,3 +80,31 @@ def test_an_agent_made_admin_and_back_and_the_last_admin_stays(live: LiveServer)
     assert next(line for line in listing if line.startswith("admin ")).endswith("  admin")
     checked = crm(live, "replay", "--check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_admins_demoting_themselves_at_once_leave_exactly_one(live: LiveServer) -> None:
+    """The last-admin check and its event are one transaction: racing demotions (every
+    admin drops their own flag at the same moment) leave exactly one admin, not none."""
+    from crm.auth.local import create_token
+    from crm.config import Settings
+
+    admin = admin_headers(live)
+    for name in ("dana", "eli", "fay", "gus"):
+        create_agent(live, admin, name, BOB, is_admin=True)
+    with live.client(headers=admin) as http:
+        admins = [a["name"] for a in http.get("/api/agents").json()["agents"]
+                  if a["admin"] and not a["disabled"]]
+    assert len(admins) >= 5
+    tokens = {name: create_token(Settings(data_dir=live.data_dir), name, "race")[0]
+              for name in admins}
+
+    def demote(name: str) -> int:
+        with live.client(headers={"Authorization": f"Bearer {tokens[name]}"}) as http:
+            return http.post(f"/api/agents/{name}/admin", json={"admin": False}).status_code
+
+    with ThreadPoolExecutor(len(admins)) as pool:
+        statuses = sorted(pool.map(demote, admins))
+    assert statuses == [200] * (len(admins) - 1) + [409], statuses
+    listing = crm(live, "users", "list").stdout.splitlines()
+    left = [line.split()[0] for line in listing if line.rstrip().endswith("admin")]
+    assert len(left) == 1, listing

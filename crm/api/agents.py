@@ -95,7 +95,7 @@ async def disable_agent(name: str) -> dict:
     actor = require_admin().actor
     db = services().db
     name = commands.normalise_name(name)
-    await _append(await db.read(commands.plan_disable, name, actor))
+    await db.decide(commands.disable_batch, name, actor)
     return {"agent": await db.read(view.get_agent, name)}
 
 
@@ -107,9 +107,9 @@ async def set_admin(name: str) -> dict:
         raise BadRequest("admin must be true or false", code="bad_parameter")
     db = services().db
     name = commands.normalise_name(name)
-    event = await db.read(commands.plan_admin, name, admin, actor)
-    if event is not None:
-        await _append(event)
+    # Checked and recorded in one write transaction: two admins demoting each other at
+    # once cannot both pass the "last admin" check.
+    await db.decide(commands.admin_batch, name, admin, actor)
     return {"agent": await db.read(view.get_agent, name)}
 
 

@@ -1,7 +1,9 @@
 """Managing agents and tokens: checks against the current state, then the event.
 
 Each ``plan_*`` function reads the ``agents`` projection through ``db`` and returns the
-event to append, or raises an ``AuthError``. The CLI appends it through the
+event to append, or raises an ``AuthError``. Where the check must still hold when the
+event is committed (the last admin), the API runs it with ``Database.decide`` and the CLI
+inside one ``immediate`` transaction. The CLI appends it through the
 synchronous ``EventStore``, the API through the async ``Database``; both then check
 the append's result because a concurrent writer may have won a race (names and token ids
 are made unique by idempotency keys, so the loser's event is simply not recorded).
@@ -85,6 +87,17 @@ def plan_admin(db: sqlite3.Connection, name: str, admin: bool,
     if not admin and not agent["disabled"] and view.count_enabled_admins(db) <= 1:
         raise LastAdmin(f"{name!r} is the last admin: make another agent admin first")
     return AgentAdminChanged(name=name, admin=admin).new(agent_stream(name), actor=actor)
+
+
+def admin_batch(db: sqlite3.Connection, name: str, admin: bool, actor: str) -> list[NewEvent]:
+    """``plan_admin`` as a batch for ``Database.decide`` (empty when nothing changes)."""
+    event = plan_admin(db, name, admin, actor)
+    return [event] if event is not None else []
+
+
+def disable_batch(db: sqlite3.Connection, name: str, actor: str) -> list[NewEvent]:
+    """``plan_disable`` as a batch for ``Database.decide``."""
+    return [plan_disable(db, name, actor)]
 
 
 def plan_password(db: sqlite3.Connection, name: str, password_hash: str,

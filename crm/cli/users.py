@@ -140,12 +140,14 @@ def run_disable(args: argparse.Namespace) -> int:
 
 def run_admin(args: argparse.Namespace) -> int:
     from crm.auth import commands
+    from crm.events import immediate
 
     def action(store: EventStore) -> int:
         name = commands.normalise_name(args.name)
-        event = commands.plan_admin(store.conn, name, args.admin, "system")
-        if event is not None:
-            store.record([event])
+        with immediate(store.conn):  # checked and recorded in one transaction
+            event = commands.plan_admin(store.conn, name, args.admin, "system")
+            if event is not None:
+                store.record([event])
         print(f"crm: {name!r} is {'an admin' if args.admin else 'not an admin'}"
               f"{'' if event is not None else ' (unchanged)'}", file=sys.stderr)
         return 0

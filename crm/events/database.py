@@ -60,6 +60,13 @@ class Database:
         """Run ``fn(conn, *args)`` in a write transaction on the writer thread."""
         return await self.writer.write(fn, *args)
 
+    async def decide(self, fn: Callable[..., Sequence[NewEvent] | None],
+                     *args: Any) -> AppendResult | None:
+        """Run ``fn(conn, *args)`` on the writer and record the events it returns in the
+        same transaction: a check ("not the last admin") that must still hold when its
+        event is committed. None when ``fn`` returned nothing to record."""
+        return await self.writer.decide(fn, *args)
+
     # -- reading ---------------------------------------------------------------------
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
-import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,6 +43,8 @@ class _Work:
     args: tuple[Any, ...]
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
+    #: ``fn`` returns events to record in its own transaction (``decide``).
+    records: bool = False
 
 
 _STOP = object()
@@ -90,6 +91,16 @@ class GroupWriter:
         self._queue.put(_Work(fn, args, future, loop))
         return await asyncio.shield(future)
 
+    async def decide(self, fn: Callable[..., Sequence[NewEvent] | None],
+                     *args: Any) -> AppendResult | None:
+        """Run ``fn(conn, *args)`` and record the events it returns in the same
+        transaction, so what it checked still holds when they are committed (None:
+        nothing to record). What it raises is raised here, and nothing is recorded."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[AppendResult | None] = loop.create_future()
+        self._queue.put(_Work(fn, args, future, loop, records=True))
+        return await asyncio.shield(future)
+
     def close(self) -> None:
         if self._thread.is_alive():
             self._queue.put(_STOP)
@@ -111,7 +122,7 @@ class GroupWriter:
                 if item is _STOP:
                     break
                 if isinstance(item, _Work):
-                    _run_work(store.conn, item)
+                    self._run_work(store, item)
                     continue
                 group: list[_Pending] = [item]  # type: ignore[list-item]
                 work: list[_Work] = []
@@ -129,9 +140,34 @@ class GroupWriter:
                     group.append(more)  # type: ignore[arg-type]
                 self._commit(store, group)
                 for item_ in work:
-                    _run_work(store.conn, item_)
+                    self._run_work(store, item_)
         finally:
             store.close()
+
+    def _run_work(self, store: EventStore, work: _Work) -> None:
+        conn = store.conn
+        outcome: tuple[bool, Any]
+        recorded: AppendResult | None = None
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                value = work.fn(conn, *work.args)
+                if work.records:  # inside this transaction: immediate() nests
+                    value = recorded = store.record(value) if value else None
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            outcome = (True, value)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            outcome = (False, translate(exc))
+        with contextlib.suppress(RuntimeError):
+            work.loop.call_soon_threadsafe(_settle_one, work.future, outcome)
+        if recorded and outcome[0]:
+            self.last_position = max(self.last_position, *recorded)
+            for listener in self._listeners:
+                listener(self.last_position)
 
     def _commit(self, store: EventStore, group: list[_Pending]) -> None:
         flat = [batch for pending in group for batch in pending.batches]
@@ -156,24 +192,6 @@ class GroupWriter:
             self.last_position = max(self.last_position, *positions)
             for listener in self._listeners:
                 listener(self.last_position)
-
-
-def _run_work(conn: sqlite3.Connection, work: _Work) -> None:
-    outcome: tuple[bool, Any]
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            value = work.fn(conn, *work.args)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        outcome = (True, value)
-    except BaseException as exc:  # noqa: BLE001 - handed to the caller
-        outcome = (False, translate(exc))
-    with contextlib.suppress(RuntimeError):
-        work.loop.call_soon_threadsafe(_settle_one, work.future, outcome)
 
 
 def _settle_one(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
