@@ -126,6 +126,29 @@ def test_a_disabled_agent_loses_every_stream(live: LiveServer, appender: Appende
             client.close()
 
 
+def test_a_changed_admin_flag_ends_the_agents_streams(live: LiveServer,
+                                                      appender: Appender) -> None:
+    """A demoted admin's open streams must stop carrying admin-only frames: they end
+    (and the page reconnects as a plain agent), however the agent signed in."""
+    admin = admin_headers(live)
+    create_agent(live, admin, "ada", "ada-long-password", is_admin=True)
+    token, _ = create_token(live, admin, "ada")
+    keeper = StreamClient(live.port, admin)
+    clients = open_on_both_workers(live, bearer(token))
+    try:
+        assert keeper.wait_response() == 200
+        crm(live, "users", "admin", "ada", "--off")
+        started = time.monotonic()
+        assert_ended(clients, started)
+        again = StreamClient(live.port, bearer(token))  # still an agent, not an admin
+        clients.append(again)
+        assert again.wait_response() == 200
+        assert_alive(keeper, appender)
+    finally:
+        for client in [keeper, *clients]:
+            client.close()
+
+
 def test_a_new_password_ends_the_session_streams(live: LiveServer, appender: Appender) -> None:
     admin = admin_headers(live)
     create_agent(live, admin, "pia", "pia-long-password")

@@ -148,7 +148,9 @@ def mark_of(event: RecordedEvent, owners: ChatOwners | None = None,
         return owners.mark(event.stream[len(CHAT_STREAMS):], event, apply)
     data = event.data
     ends: tuple[Key, ...] = ()
-    if event.type == "agent.disabled":
+    if event.type in ("agent.disabled", "agent.admin_changed"):
+        # A changed admin flag changes what the agent's streams may carry: they end and
+        # reconnect as the agent now is (a demoted admin stops getting admin frames).
         ends = (("agent", str(data.get("name"))),)
     elif event.type == "agent.password_changed":
         ends = (("password", str(data.get("name"))),)
