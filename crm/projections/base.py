@@ -42,6 +42,10 @@ class Projection:
     #: Bumped by a release that changes the tables or what the handlers put in them:
     #: a database holding another version's rows rebuilds them from the log.
     version: int = 1
+    #: Indexes the handlers' own queries need. Replay folds without secondary indexes
+    #: (they serve reads, and maintaining them costs), except these: without
+    #: ``identities_by_chat`` each message scanned the identities table.
+    fold_indexes: tuple[str, ...] = ()
 
 
 class Projector:
@@ -65,6 +69,10 @@ class Projector:
     @property
     def tables(self) -> tuple[str, ...]:
         return tuple(t for p in self.projections for t in p.tables)
+
+    @property
+    def fold_indexes(self) -> frozenset[str]:
+        return frozenset(i for p in self.projections for i in p.fold_indexes)
 
     def create_schema(self, conn: sqlite3.Connection) -> None:
         """Create the tables of projections that have none yet.

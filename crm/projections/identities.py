@@ -159,6 +159,9 @@ PROJECTION = Projection(
         "message.queued": on_queued,
     },
     replay_group=1,  # messages and chats read it
+    # link() finds a chat's first identifier, chats reads a chat's phones, and every
+    # per-chat handler asks for merges at its position: without these, a table scan each.
+    fold_indexes=("identities_by_chat", "chat_merges_by_position"),
 )
 
 # -- reading --------------------------------------------------------------------------

@@ -48,12 +48,15 @@ def _scratch(db_path: Path, projector: Projector) -> tuple[sqlite3.Connection, P
     conn.execute("PRAGMA cache_size=-65536")
     conn.execute("PRAGMA temp_store=MEMORY")
     projector.create_schema(conn)
-    # Secondary indexes only serve reads: the fold is faster without them, the
+    # Secondary indexes mostly serve reads: the fold is faster without them, the
     # comparison does not need them, and the swap creates them on the live tables.
+    # Those the handlers' own lookups need stay (``Projection.fold_indexes``).
+    kept = projector.fold_indexes
     for (name,) in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
     ).fetchall():
-        conn.execute(f"DROP INDEX {name}")
+        if name not in kept:
+            conn.execute(f"DROP INDEX {name}")
     conn.execute("ATTACH DATABASE ? AS log", (f"file:{db_path.resolve()}?mode=ro",))
     return conn, path
 
