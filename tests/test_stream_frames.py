@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from crm.sandbox import PHONE_NUMBER_ID
 from tests import meta_payloads as meta
 from tests.conftest import LiveServer, admin_headers
 from tests.sandbox_support import SECRET, GraphSandbox, start_crm
@@ -35,16 +36,10 @@ def serve(factory: pytest.TempPathFactory, sandbox: GraphSandbox, **env: str) ->
 
 def customer_writes(server: LiveServer, wamid: str, body: str) -> None:
     payload = meta.envelope(meta.messages_change(
-        messages=[meta.text(wamid, PHONE, body, ts=int(time.time()))], contacts=[meta.contact(PHONE, "Mei")],
-        phone_number_id=sandbox_phone_number_id()))
+        messages=[meta.text(wamid, PHONE, body, ts=int(time.time()))],
+        contacts=[meta.contact(PHONE, "Mei")], phone_number_id=PHONE_NUMBER_ID))
     with server.client() as http:
         assert meta.post(http, meta.body_of(payload), secret=SECRET).status_code == 200
-
-
-def sandbox_phone_number_id() -> str:
-    from crm.sandbox import PHONE_NUMBER_ID
-
-    return PHONE_NUMBER_ID
 
 
 def until(client: StreamClient, done: Any, timeout: float = 10) -> list[SSE]:
