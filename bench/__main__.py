@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-SECTIONS = ("store", "readers", "webhook", "audit", "inbox", "stream", "send", "idle", "team")
+SECTIONS = ("store", "readers", "webhook", "audit", "inbox", "stream", "send", "idle", "team",
+            "frames")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -113,10 +113,11 @@ def _utc(epoch: float):
     return datetime.fromtimestamp(int(epoch), UTC)
 
 
-def start_crm(data_dir: Path, port: int) -> subprocess.Popen:
+def start_crm(data_dir: Path, port: int, **extra: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "WHATSAPP_"))}
     env.update({"CRM_DATA_DIR": str(data_dir), "CRM_ADMIN_PASSWORD": PASSWORD,
-                "WHATSAPP_APP_SECRET": SECRET, "CRM_SANDBOX": "off", "CRM_LOG_LEVEL": "warning"})
+                "WHATSAPP_APP_SECRET": SECRET, "CRM_SANDBOX": "off", "CRM_LOG_LEVEL": "warning",
+                **extra})
     process = subprocess.Popen(
         [sys.executable, "-m", "crm.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=str(data_dir.parent), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

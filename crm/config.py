@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     #: Open streams per agent (browser sessions) or per API token, in each worker
     #: process: one more closes the oldest.
     streams_per_agent: int = Field(20, ge=1, validation_alias=_env("CRM_STREAMS_PER_AGENT"))
+    #: ``rows``: stream frames carry the chat and message rows the event changed, and
+    #: pages apply them without a request; ``hints``: events alone (pages refetch), as
+    #: before, kept to measure the difference.
+    stream_frames: Literal["rows", "hints"] = Field(
+        "rows", validation_alias=_env("CRM_STREAM_FRAMES"))
     #: Reverse proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For
     #: and X-Forwarded-Proto are believed; by default nobody's.
     trusted_proxies: str = Field("", validation_alias=_env("CRM_TRUSTED_PROXIES"))

@@ -94,7 +94,8 @@ async def start(crm: Services) -> LiveStream:
     live = LiveStream(crm.db, heartbeat=settings.stream_heartbeat, poll=settings.stream_poll,
                       queue=settings.stream_queue, max_age=settings.stream_max_age or None,
                       per_owner=settings.streams_per_agent,
-                      restricted=settings.visibility == "assigned")
+                      restricted=settings.visibility == "assigned",
+                      rows=settings.stream_frames == "rows")
     await live.start(crm.stopping)
     return live
 

@@ -117,3 +117,13 @@ def latest_position(db: sqlite3.Connection, phone: str) -> int:
 def get_note(db: sqlite3.Connection, note_id: str) -> dict[str, Any] | None:
     row = db.execute(f"SELECT {_NOTE_COLUMNS} FROM notes WHERE id = ?", (note_id,)).fetchone()
     return _item(row) if row else None
+
+
+def item(db: sqlite3.Connection, item_id: str) -> dict[str, Any] | None:
+    """A message or a note by id, as ``thread`` lists it (the stream's frames carry it)."""
+    row = db.execute(f"SELECT {messages.COLUMNS} FROM messages WHERE id = ?",
+                     (item_id,)).fetchone()
+    if row is None:
+        row = db.execute(f"SELECT {_NOTE_COLUMNS} FROM notes WHERE id = ?",
+                         (item_id,)).fetchone()
+    return _item(row) if row else None

@@ -3,16 +3,23 @@
 A thousand open inboxes receive the same bytes object; encoding per client would
 multiply the JSON work by the number of clients (the limits notes measured that as
 the difference between meeting the latency target and missing it).
+
+A frame of an event that changes a chat also carries the chat row and the message row
+(``crm.projections.live_rows``), so pages apply it without a request; it leaves out
+Meta's ``raw`` object, which only ``/api/events`` serves. ``rows=False``
+(``CRM_STREAM_FRAMES=hints``) sends the events alone, as before, for comparison.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Any
 
 from crm.auth.redact import visible_event
 from crm.events.model import RecordedEvent
 from crm.events.store import read_after
+from crm.projections.live_rows import rows_for
 from crm.stream.viewers import ChatOwners, Mark, mark_of
 
 #: A frame is the event's position, its encoded bytes, and its mark (None for nearly
@@ -30,14 +37,20 @@ def _one_line(text: str) -> str:
     return text.replace("\r", " ").replace("\n", " ")
 
 
-def encode(event: RecordedEvent) -> bytes:
-    """``id: <position>``, ``event: <type>``, ``data: <the /api/events JSON>``.
+def encode(event: RecordedEvent, rows: dict[str, Any] | None = None) -> bytes:
+    """``id: <position>``, ``event: <type>``, ``data: <the /api/events JSON>``, plus
+    ``chat`` and ``message`` when ``rows`` has them (and then without ``data.raw``).
 
     JSON escapes CR and LF inside strings, so the data is always a single line. The same
     bytes go to every agent, admins included, so secrets (password hashes) are left out
     for everyone: no browser needs them, and admins can read them in /api/events.
     """
     payload = visible_event(event.as_json(), None)
+    if rows is not None:
+        data = payload.get("data")
+        if isinstance(data, dict) and "raw" in data:
+            payload["data"] = {k: v for k, v in data.items() if k != "raw"}
+        payload.update(rows)
     try:
         data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     except UnicodeEncodeError:  # a lone surrogate in customer text: escape everything
@@ -47,10 +60,23 @@ def encode(event: RecordedEvent) -> bytes:
 
 
 def read_frames(conn: sqlite3.Connection, after: int, limit: int,
-                owners: ChatOwners | None = None, apply: bool = False) -> list[Frame]:
-    """The next ``limit`` events after ``after``, encoded (runs on a reader thread)."""
-    return [(e.position, encode(e), mark_of(e, owners, apply))
+                owners: ChatOwners | None = None, apply: bool = False,
+                rows: bool = True) -> list[Frame]:
+    """The next ``limit`` events after ``after``, encoded with the rows they changed
+    (runs on the tailer's or a reader's thread)."""
+    return [(e.position, encode(e, _rows(conn, e, owners) if rows else None),
+             mark_of(e, owners, apply))
             for e in read_after(conn, after, limit)]
+
+
+def _rows(conn: sqlite3.Connection, event: RecordedEvent,
+          owners: ChatOwners | None) -> dict[str, Any]:
+    """The rows to carry. A reassignment under ``CRM_VISIBILITY=assigned`` carries none:
+    its frame also goes to the previous assignee, who may no longer see the chat (their
+    page asks the read API, which answers 404)."""
+    if owners is not None and event.type == "chat.assigned":
+        return {}
+    return rows_for(conn, event)
 
 
 def presence_frame(data: dict[str, object]) -> bytes:

@@ -24,7 +24,7 @@ class LiveStream:
     def __init__(self, db: Database, *, heartbeat: float = 15.0, poll: float = 0.025,
                  queue: int = 512, page: int = 200, recent: int = 4096,
                  max_age: float | None = None, per_owner: int | None = None,
-                 restricted: bool = False) -> None:
+                 restricted: bool = False, rows: bool = True) -> None:
         self.db = db
         self.heartbeat = heartbeat
         self.max_age = max_age
@@ -33,8 +33,9 @@ class LiveStream:
         #: Each chat's assignee, kept only when some viewers see only theirs.
         self.owners = ChatOwners() if restricted else None
         self.board = Board(self.hub, self.assignee)
+        self.rows = rows
         self.tailer = Tailer(db.path, self.hub, poll=poll, owners=self.owners,
-                             board=self.board)
+                             board=self.board, rows=rows)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, stopping: asyncio.Event) -> None:
@@ -86,7 +87,7 @@ class LiveStream:
         return await self.db.write(presence.signal, agent, phone, state, ttl, typing_every)
 
     async def _read_page(self, after: int, limit: int) -> list[Frame]:
-        return await self.db.read(read_frames, after, limit, self.owners)
+        return await self.db.read(read_frames, after, limit, self.owners, False, self.rows)
 
     async def _heartbeats(self) -> None:
         tick = min(1.0, self.heartbeat / 4)

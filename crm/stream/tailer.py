@@ -41,13 +41,15 @@ RETRY_AFTER = 1.0  # seconds before a failed read is tried again
 class Tailer:
     def __init__(self, path: str | Path, hub: Hub, *, poll: float = 0.025,
                  page: int = 500, owners: ChatOwners | None = None,
-                 board: Board | None = None) -> None:
+                 board: Board | None = None, rows: bool = True) -> None:
         self.path = Path(path)
         #: Kept from the events read (``CRM_VISIBILITY=assigned``), else None.
         self.owners = owners
         #: Presence, read from its table after every commit noticed (``crm.stream.presence``).
         self.board = board
         self.hub = hub
+        #: Frames carry the chat and message rows (``crm.stream.frames``).
+        self.rows = rows
         self.poll = poll
         self.page = page
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -134,7 +136,8 @@ class Tailer:
 
     def _read_events(self, conn: sqlite3.Connection, version: int) -> None:
         while not self._stopped:
-            frames = read_frames(conn, self._position, self.page, self.owners, True)
+            frames = read_frames(conn, self._position, self.page, self.owners, True,
+                                 self.rows)
             self._data_version = version  # only once read: a failed read is tried again
             if not frames:
                 return

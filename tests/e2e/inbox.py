@@ -58,3 +58,44 @@ def chat_row(page: Page, phone: str):
 
 def bubble(page: Page, text: str):
     return page.locator("#messages li.msg").filter(has_text=text)
+
+
+# The browser's EventSource, wrapped so a test can hold the stream's events back (a page
+# that has not caught up yet) and let them through later. Only the browser's own class is
+# wrapped: the page's code runs unchanged.
+_HOLDABLE_STREAM = """(() => {
+  const Native = window.EventSource;
+  window.__heldFrames = null;
+  window.EventSource = class extends Native {
+    addEventListener(type, listener, options) {
+      const gated = (event) => {
+        if (window.__heldFrames && type !== "open" && type !== "error") {
+          window.__heldFrames.push(() => listener.call(this, event));
+        } else {
+          listener.call(this, event);
+        }
+      };
+      super.addEventListener(type, gated, options);
+    }
+  };
+})();"""
+
+
+def holdable_stream(page: Page) -> None:
+    """Reload ``page`` with a stream whose events ``hold_stream`` can hold back."""
+    page.context.add_init_script(_HOLDABLE_STREAM)
+    page.reload()
+
+
+def hold_stream(page: Page) -> None:
+    page.evaluate("window.__heldFrames = []")
+
+
+def held_frames(page: Page) -> int:
+    return page.evaluate("(window.__heldFrames || []).length")
+
+
+def release_stream(page: Page) -> None:
+    """Deliver the held events, in order, and stop holding."""
+    page.evaluate("(() => { const held = window.__heldFrames || []; "
+                  "window.__heldFrames = null; held.forEach((deliver) => deliver()); })()")

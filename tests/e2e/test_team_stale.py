@@ -3,10 +3,19 @@ A's send is refused with what B wrote, the draft stays, and "Send anyway" delive
 
 from __future__ import annotations
 
-from playwright.sync_api import Route, expect
+from playwright.sync_api import expect
 
-from tests.conftest import LiveServer, admin_headers
-from tests.e2e.inbox import bubble, chat_row, customer_writes, text
+from tests.conftest import LiveServer, admin_headers, wait_until
+from tests.e2e.inbox import (
+    bubble,
+    chat_row,
+    customer_writes,
+    held_frames,
+    hold_stream,
+    holdable_stream,
+    release_stream,
+    text,
+)
 
 ANA_PASSWORD = "ana-password-for-tests"
 
@@ -20,6 +29,7 @@ def test_a_reply_to_a_chat_that_moved_on_is_shown_then_sent_anyway(
     customer_writes(live, phone, "Rita Sousa", text(phone, "Are two kayaks free today?"))
 
     admin = agent_page()
+    holdable_stream(admin)
     ana = agent_page("ana", ANA_PASSWORD)
     for page in (admin, ana):
         expect(page.locator('[data-count="all"]')).not_to_have_text("")
@@ -29,29 +39,23 @@ def test_a_reply_to_a_chat_that_moved_on_is_shown_then_sent_anyway(
     composer = admin.get_by_label("Message", exact=True)
     composer.fill(draft)
 
-    # The admin's page has not caught up yet: its next thread fetch is held back, so
-    # what it shows is older than what Ana is about to send.
-    held: list[Route] = []
-
-    def hold(route: Route) -> None:
-        held.append(route)
-
-    admin.route("**/api/messages?*", hold)
-    with admin.expect_request(lambda request: "/api/messages?" in request.url):
-        ana_composer = ana.get_by_label("Message", exact=True)
-        ana_composer.fill("Ana here: both kayaks are yours")
-        ana_composer.press("Enter")
-        expect(bubble(ana, "Ana here: both kayaks are yours")).to_be_visible()
+    # The admin's page has not caught up yet: the stream's events (which carry the new
+    # rows) are held back in its browser, so what it shows is older than what Ana is
+    # about to send.
+    hold_stream(admin)
+    ana_composer = ana.get_by_label("Message", exact=True)
+    ana_composer.fill("Ana here: both kayaks are yours")
+    ana_composer.press("Enter")
+    expect(bubble(ana, "Ana here: both kayaks are yours")).to_be_visible()
+    wait_until(lambda: held_frames(admin) > 0, message="the admin's page to hold Ana's reply")
 
     composer.press("Enter")
     notice = admin.locator("#stale-notice")
     expect(notice).to_be_visible()
     expect(notice).to_contain_text("ana replied meanwhile: “Ana here: both kayaks are yours”")
     expect(composer).to_have_value(draft)  # the draft is kept
-    assert held  # the fetch the stream asked for, still waiting
-    for route in held:
-        route.continue_()
-    admin.unroute("**/api/messages?*", hold)
+    assert held_frames(admin)  # the events the stream brought, still waiting
+    release_stream(admin)
     expect(bubble(admin, "Ana here: both kayaks are yours")).to_be_visible()
     expect(bubble(admin, draft)).to_have_count(0)
 

@@ -1,8 +1,11 @@
 // The inbox page: wires the chat list, the thread, the composer and the live stream.
 //
-// The stream's events are hints, the read API is the truth: an event names a chat, and
-// the page fetches that chat's row (and, when it is open, its newest messages) again.
-// A repeated or replayed event therefore costs a request, never a wrong screen.
+// The stream's frames carry their answer: an event that changes a chat comes with the
+// chat row and the message row as the read API would return them, and the page applies
+// them without a request. An event without them (an older server, CRM_STREAM_FRAMES=hints,
+// a type the page does not know) is a hint: the page fetches that chat's row (and, when
+// it is open, its newest messages) again. Either way a repeated or replayed event
+// costs at most a request, never a wrong screen.
 
 import { api, ApiError, randomKey } from "./api.js";
 import { onTick } from "./clock.js";
@@ -273,10 +276,20 @@ function onEvent(event) {
   const moved = event.type === "message.received" || event.type === "message.queued";
   const appear = TEAM.has(event.type) || event.type === "message.received";
   if (appear || moved || event.type === "chat.read") views.changed();
-  sidebar.refresh(phone, { moved, appear, position: event.position }).then(() => {
+  const wanted = { moved, appear, position: event.position };
+  if (event.chat) {
+    sidebar.apply(phone, event.chat, wanted);
     if (phone === current && event.type === "message.received") markRead(phone);
-  });
-  if (phone === current) thread.refresh();
+  } else {
+    sidebar.refresh(phone, wanted).then(() => {
+      if (phone === current && event.type === "message.received") markRead(phone);
+    });
+  }
+  if (phone === current) {
+    if (event.message) thread.receive(event.message);
+    // No row: a hint, or a change of the whole thread (two chats became one).
+    else if (!event.chat || event.type === "customer.linked") thread.refresh();
+  }
   if (phone === current && event.type === "customer.updated") customer.show(phone);
   // The count in the title is the notifications' (notify.js).
 }

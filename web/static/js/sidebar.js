@@ -139,14 +139,21 @@ export class Sidebar {
       if (error.status === 404) return;
       throw error;
     }
+    if (generation === this.generation) this.apply(phone, answer.chat, wanted);
+    else this.onChat(answer.chat, phone);
+  }
+
+  // The chat row as the read API answers it (from a refetch, or carried by a stream
+  // frame), for the chat the event named as `phone`.
+  apply(phone, chat, wanted = {}) {
     // Asked by another identifier of the customer, or a chat merged into an older one:
     // the row under the old key goes, the chat's own row takes the news.
-    if (answer.chat.phone !== phone && this.rows.has(phone) && generation === this.generation) {
+    if (chat.phone !== phone && this.rows.has(phone)) {
       this.rows.get(phone).el.remove();
       this.rows.delete(phone);
     }
-    if (generation === this.generation) this.upsert(answer.chat, wanted);
-    this.onChat(answer.chat, phone);
+    this.upsert(chat, wanted);
+    this.onChat(chat, phone);
   }
 
   upsert(chat, { moved = false, position = 0, appear = false } = {}) {

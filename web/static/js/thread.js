@@ -1,6 +1,7 @@
 // The open conversation: the newest page of messages first, older pages as the agent
-// scrolls up, and the newest page fetched again whenever the stream says the chat
-// changed (a new message, a tick, a reaction), merged in place by message id.
+// scrolls up, and kept current from the stream (a new message, a tick, a reaction):
+// the row a frame carries, or the newest page fetched again for a frame without one,
+// merged in place by message id.
 
 import { api, Coalescer } from "./api.js";
 import { renderMessage } from "./bubble.js";
@@ -160,6 +161,19 @@ export class Thread {
     if (!this.phone || message.phone !== this.phone) return;
     this.merge([message], { appendNew: true });
     if (scroll) this.toBottom();
+  }
+
+  // A message (or note) row carried by a stream frame: merged in place, no request.
+  // Before the first page is in, the page is fetched instead (it may predate the row).
+  receive(message) {
+    if (!this.phone || message.phone !== this.phone) return;
+    if (!this.ready) {
+      this.refresh();
+      return;
+    }
+    const stick = this.nearBottom();
+    this.merge([message], { appendNew: true });
+    if (stick) this.toBottom();
   }
 
   // Page order is thread order: a new message goes right after the one before it in
