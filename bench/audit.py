@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.stats import table
@@ -30,25 +31,30 @@ GENERATION = "audit-v1"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _data(i: int) -> tuple[str, str, str]:
-    """(type, stream, canonical data): 3 customer messages for every status."""
+#: (type, stream, canonical data, actor, idempotency key) of the event at a position.
+Shape = Callable[[int], tuple[str, str, str, str, str | None]]
+
+
+def _data(i: int) -> tuple[str, str, str, str, str | None]:
+    """3 customer messages for every status."""
     phone = f"8529{i % CHATS:07d}"
     if i % 4 == 3:
         data = {"phone": phone, "wamid": f"wamid.out.{i}", "status": "delivered"}
-        return "message.status", f"chat:{phone}", canonical_json(data)
+        return "message.status", f"chat:{phone}", canonical_json(data), "meta", f"wa:{i}"
     data = {"phone": phone, "wamid": f"wamid.in.{i}", "message_type": "text",
             "text": f"Hello, is the kayak free on Saturday? Grüße #{i}",
             "profile_name": f"Customer {i % CHATS}"}
-    return "message.received", f"chat:{phone}", canonical_json(data)
+    return "message.received", f"chat:{phone}", canonical_json(data), "meta", f"wa:{i}"
 
 
-def generate(data_dir: Path, count: int) -> Path:
-    """A log of ``count`` events with a valid chain, written with bare sqlite3 and the
-    store's own canonical form and hash (no projections: export and verify read the
-    events table only)."""
+def generate(data_dir: Path, count: int, shape: Shape = _data,
+             generation: str = GENERATION) -> Path:
+    """A log of ``count`` events (``shape`` says what each is) with a valid chain,
+    written with bare sqlite3 and the store's own canonical form and hash (no
+    projections: export and verify read the events table only, replay builds them)."""
     db = data_dir / "crm.db"
     marker = data_dir / "complete"
-    if marker.exists() and marker.read_text() == f"{GENERATION} {count}":
+    if marker.exists() and marker.read_text() == f"{generation} {count}":
         return db
     data_dir.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
@@ -64,14 +70,13 @@ def generate(data_dir: Path, count: int) -> Path:
     for start in range(1, count + 1, 10_000):
         rows = []
         for position in range(start, min(count, start + 9_999) + 1):
-            kind, stream, data = _data(position)
+            kind, stream, data, actor, key = shape(position)
             moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(base + position))
-            key = f"wa:{position}"
             digest = hash_with_data_text(
                 prev_hash=prev, position=position, id=f"{position:032x}", type=kind,
-                stream=stream, occurred_at=moment, recorded_at=moment, actor="meta",
+                stream=stream, occurred_at=moment, recorded_at=moment, actor=actor,
                 idempotency_key=key, data_text=data)
-            rows.append((position, f"{position:032x}", kind, stream, moment, moment, "meta",
+            rows.append((position, f"{position:032x}", kind, stream, moment, moment, actor,
                          key, data, prev, digest))
             prev = digest
         conn.execute("BEGIN")
@@ -80,7 +85,7 @@ def generate(data_dir: Path, count: int) -> Path:
         conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    marker.write_text(f"{GENERATION} {count}")
+    marker.write_text(f"{generation} {count}")
     print(f"   generated {count:,} events in {time.perf_counter() - started:.0f} s",
           file=sys.stderr, flush=True)
     return db
