@@ -59,15 +59,41 @@ def kind_of(identifier: str) -> str:
     return "parent_user_id" if _PARENT.match(identifier) else "user_id"
 
 
+#: ``tx.memo`` keys. Every per-chat handler asks for its event's chat key and for the
+#: merges at its position (five lookups and two queries per message otherwise); only
+#: this module writes these tables, so it keeps what it read or wrote in the
+#: transaction's memo: identifier -> chat key, and the merges ``link`` made at the
+#: position it last handled.
+_CHATS = "identities.chats"
+_MERGED = "identities.merged"
+
+
+def _known(tx: Transaction) -> dict[str, str]:
+    known = tx.memo.get(_CHATS)
+    if known is None:
+        known = tx.memo[_CHATS] = {}
+    return known
+
+
 def chat_of(tx: Transaction, identifier: str) -> str:
     """The chat key an identifier belongs to (itself, if it is not known yet)."""
-    return tx.fetchval(_CHAT_OF, (identifier,)) or identifier
+    known = _known(tx)
+    chat = known.get(identifier)
+    if chat is None:
+        chat = tx.fetchval(_CHAT_OF, (identifier,))
+        if chat is None:
+            return identifier  # not remembered: link() may file it under another key
+        known[identifier] = chat
+    return chat
 
 
 def merged_at(tx: Transaction, position: int) -> list[tuple[str, str]]:
     """``(absorbed, into)`` for the chats merged by the event at ``position``, oldest
     first: a projection with per-chat rows (chats, messages, and later labels,
     assignees, notes) folds them when it handles that event."""
+    made = tx.memo.get(_MERGED)
+    if made is not None and made[0] == position:
+        return list(made[1])
     return [(a, b) for a, b in tx.fetchall(
         "SELECT absorbed, into_chat FROM chat_merges WHERE position = ? ORDER BY rowid",
         (position,))]
@@ -81,23 +107,32 @@ def link(tx: Transaction, position: int, named: list[tuple[str, str]],
         return None
     found: dict[str, int] = {}
     missing: list[tuple[str, str]] = []
+    known = _known(tx)
     for identifier, kind in routing:
-        chat = tx.fetchval(_CHAT_OF, (identifier,))
+        chat = known.get(identifier) or tx.fetchval(_CHAT_OF, (identifier,))
         if chat is None:
             missing.append((identifier, kind))
         elif chat not in found:
             found[chat] = tx.fetchval(
                 "SELECT min(position) FROM identities WHERE chat = ?", (chat,))
+    merges: list[tuple[str, str]] = []
     if not found:
         key = prefer or routing[0][0]
     else:
         # The older chat stays; ties cannot happen (one event creates one chat).
         key = min(found, key=lambda chat: (found[chat], chat))
+        if len(found) > 1:
+            known.clear()  # the absorbed chats' identifiers move: forget them first
         for absorbed in sorted((c for c in found if c != key), key=lambda c: found[c]):
             _merge(tx, absorbed, key, position)
-    tx.executemany(
-        "INSERT OR IGNORE INTO identities (identifier, kind, chat, position) "
-        "VALUES (?, ?, ?, ?)", [(i, k, key, position) for i, k in missing])
+            merges.append((absorbed, key))
+    if missing:
+        tx.executemany(
+            "INSERT OR IGNORE INTO identities (identifier, kind, chat, position) "
+            "VALUES (?, ?, ?, ?)", [(i, k, key, position) for i, k in missing])
+    for identifier, _ in routing:
+        known[identifier] = key
+    tx.memo[_MERGED] = (position, merges)
     for identifier, kind in named:
         if kind == "username":
             _username(tx, identifier, key, position)

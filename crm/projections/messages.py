@@ -228,6 +228,8 @@ def on_status(event: RecordedEvent, tx: Transaction) -> None:
     pricing = _pricing(data)
     if pricing:
         extra = json.loads(row[2]) if row[2] else {}
+        if extra.get("pricing") == pricing:
+            return  # Meta repeats it on every status: the row already says so
         extra["pricing"] = pricing
         tx.execute("UPDATE messages SET extra = ? WHERE id = ?", (_dumps(extra), row[0]))
 

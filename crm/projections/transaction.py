@@ -73,7 +73,7 @@ class Transaction:
     """
 
     __slots__ = ("execute", "executemany", "fetchone", "fetchall", "fetchval", "events",
-                 "options")
+                 "options", "memo")
 
     execute: Callable[..., None]
     executemany: Callable[..., None]
@@ -84,6 +84,9 @@ class Transaction:
     events: Recorder
     #: The settings that shape what handlers write (the same live and in replay).
     options: FoldOptions
+    #: What a projection remembers of its own rows for the rest of this transaction (it
+    #: dies with it, rolled back or not): see ``identities.chat_of``.
+    memo: dict[str, Any]
 
     def __init__(self, conn: sqlite3.Connection, options: FoldOptions | None = None) -> None:
         run = conn.execute
@@ -123,3 +126,4 @@ class Transaction:
         self.fetchval = fetchval
         self.events = EventStore.over(conn)
         self.options = options or FoldOptions()
+        self.memo = {}
