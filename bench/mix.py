@@ -31,7 +31,7 @@ from bench.stats import table
 from crm.events.hashing import canonical_json
 
 EVENTS = int(os.environ.get("CRM_BENCH_MIX_EVENTS", "1000000"))
-CHATS = 10_000
+CHATS = int(os.environ.get("CRM_BENCH_MIX_CHATS", "10000"))
 TURN = 8
 GENERATION = "mix-v1"
 REPLAY_TARGET, RATE_TARGET, IMPORT_TARGET = 0.35, 50_000, 1.5

@@ -112,17 +112,20 @@ def link(tx: Transaction, position: int, named: list[tuple[str, str]],
         chat = known.get(identifier) or tx.fetchval(_CHAT_OF, (identifier,))
         if chat is None:
             missing.append((identifier, kind))
-        elif chat not in found:
-            found[chat] = tx.fetchval(
-                "SELECT min(position) FROM identities WHERE chat = ?", (chat,))
+        else:
+            found.setdefault(chat, 0)
     merges: list[tuple[str, str]] = []
     if not found:
         key = prefer or routing[0][0]
+    elif len(found) == 1:
+        [key] = found
     else:
+        for chat in found:  # how old each is: only when there are two to choose from
+            found[chat] = tx.fetchval(
+                "SELECT min(position) FROM identities WHERE chat = ?", (chat,))
         # The older chat stays; ties cannot happen (one event creates one chat).
         key = min(found, key=lambda chat: (found[chat], chat))
-        if len(found) > 1:
-            known.clear()  # the absorbed chats' identifiers move: forget them first
+        known.clear()  # the absorbed chats' identifiers move: forget them first
         for absorbed in sorted((c for c in found if c != key), key=lambda c: found[c]):
             _merge(tx, absorbed, key, position)
             merges.append((absorbed, key))

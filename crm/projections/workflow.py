@@ -58,8 +58,9 @@ NOT_WAKING = NOT_UNREAD
 
 def _ensure(tx: Transaction, phone: str) -> bool:
     """The chat's row; True when this event created it."""
-    tx.execute("INSERT OR IGNORE INTO chat_state (phone) VALUES (?)", (phone,))
-    return bool(tx.fetchval("SELECT changes()"))
+    # RETURNING answers a row only when the insert happened: one statement, not two.
+    return bool(tx.fetchall("INSERT OR IGNORE INTO chat_state (phone) VALUES (?) RETURNING 1",
+                            (phone,)))
 
 
 def on_received(event: RecordedEvent, tx: Transaction) -> None:
