@@ -64,7 +64,8 @@ def says(sandbox: GraphSandbox, http: httpx.Client, phone: str, text: str,
 
 
 def thread(http: httpx.Client, phone: str) -> list[dict[str, Any]]:
-    return http.get("/api/messages", params={"phone": phone, "limit": 200}).json()["messages"]
+    return http.get("/api/messages", params={"phone": phone, "limit": 200}).json().get(
+        "messages", [])
 
 
 def automatic(http: httpx.Client, phone: str, rule_id: str | None = None
