@@ -29,7 +29,6 @@ from tests.automation_support import (
     barrier,
     new_phone,
     save_rule,
-    says,
     wait_automatic,
 )
 from tests.conftest import LiveServer, admin_headers, wait_until

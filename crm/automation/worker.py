@@ -120,8 +120,7 @@ class AutomationWorker:
     async def step(self) -> None:
         """One look: new customer messages, then the clock's triggers."""
         rules, holidays = await self.db.read(_rules)
-        if not rules:
-            self.after = await self.db.read(lambda c: EventStore.over(c).last_position())
+        if not rules:  # nothing to do, nor to remember: enabling a rule moves ``after``
             return
         hours = self.base_hours.with_holidays(holidays)
         # Nothing before the oldest enabled rule's save can trigger anything.
