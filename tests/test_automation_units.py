@@ -160,3 +160,18 @@ def test_waiting_periods_end_with_an_agent_not_with_a_rule(tmp_path: Path) -> No
     finally:
         store.close()
     assert check(db, projector).identical
+
+
+def test_the_test_clock_is_refused_unless_the_graph_api_is_local(tmp_path: Path) -> None:
+    from crm.automation.clock import FileClock, UnsafeTestClock, clock_for
+    from crm.config import Settings
+
+    now = tmp_path / "now"
+    now.write_text("1800000000.5")
+    with pytest.raises(UnsafeTestClock):
+        clock_for(Settings(data_dir=tmp_path, test_clock_file=now))  # Meta's URL
+    local = clock_for(Settings(data_dir=tmp_path, test_clock_file=now,
+                               whatsapp_graph_url="http://127.0.0.1:9/v25.0"))
+    assert isinstance(local, FileClock) and local() == 1800000000.5
+    now.write_text("")  # a test rewriting it: the last reading stands
+    assert local() == 1800000000.5

@@ -128,12 +128,19 @@ class AutomationWorker:
         while self.lease.valid():
             found, upto = await self.db.read(read_messages, self.after)
             for event in found:
-                await self.on_message(event, rules, hours)
+                try:
+                    await self.on_message(event, rules, hours)
+                except Exception:  # one bad event must not stop every later one
+                    log.exception("automation: could not evaluate the rules for event %d",
+                                  event.position)
             self.after = upto
             if len(found) < BATCH:
                 break
         if self.lease.valid():
-            await self.timed(rules, hours)
+            try:
+                await self.timed(rules, hours)
+            except Exception:
+                log.exception("automation: could not evaluate the timed rules")
 
     # -- triggers ---------------------------------------------------------------------
 

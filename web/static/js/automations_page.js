@@ -4,30 +4,10 @@
 
 import { api } from "./api.js";
 import { $, h } from "./dom.js";
+import { pageStatus } from "./page_status.js";
 
 const BUTTON = "rounded px-2 py-0.5 ring-1 focus:ring-2 focus:outline-none";
-const message = $("#automations-message");
-const failure = $("#automations-error");
-
-function say(text) {
-  failure.textContent = "";
-  message.textContent = text;
-}
-
-function fail(error) {
-  message.textContent = "";
-  failure.textContent = error.message || String(error);
-}
-
-async function run(task, done) {
-  try {
-    await task();
-    if (done) say(done);
-    await load();
-  } catch (error) {
-    fail(error);
-  }
-}
+const { fail, run } = pageStatus($("#automations-message"), $("#automations-error"), () => load());
 
 export function describeWhen(when) {
   const minutes = when.minutes;
