@@ -42,6 +42,7 @@ class Deployment:
     def __init__(self, data: Path, sandbox: GraphSandbox, clock: Clock) -> None:
         self.data, self.sandbox, self.clock = data, sandbox, clock
         self.server: LiveServer | None = None
+        self.barrier_id = self.prices_id = ""
 
     def start(self, workers: int = 1) -> LiveServer:
         self.server = start_crm(self.data, self.sandbox, "--workers", str(workers),
@@ -76,6 +77,13 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     data.mkdir()
     found = Deployment(data, sandbox, clock)
     found.start(workers=2)
+    with found.http() as http:  # the rules every test here relies on
+        found.barrier_id = save_rule(http, BARRIER_RULE)["id"]
+        save_rule(http, {"enabled": True}, "builtin.welcome")
+        save_rule(http, {"enabled": True}, "builtin.away")
+        found.prices_id = save_rule(http, {
+            "name": "Prices", "when": "message.received", "if": [{"keywords": ["price"]}],
+            "then": [{"reply": {"text": "See our price list."}}]})["id"]
     yield found
     found.stop()
     sandbox.close()
@@ -92,13 +100,8 @@ def at(epoch: float) -> datetime:
 
 def test_two_workers_never_send_one_automatic_message_twice(deployment: Deployment) -> None:
     sandbox = deployment.sandbox
+    barrier_id, prices = deployment.barrier_id, deployment.prices_id
     with deployment.http() as http:
-        barrier_id = save_rule(http, BARRIER_RULE)["id"]
-        save_rule(http, {"enabled": True}, "builtin.welcome")
-        save_rule(http, {"enabled": True}, "builtin.away")
-        prices = save_rule(http, {"name": "Prices", "when": "message.received",
-                                  "if": [{"keywords": ["price"]}],
-                                  "then": [{"reply": {"text": "See our price list."}}]})["id"]
         now = deployment.clock.set(MONDAY + 7 * HOUR)  # Monday 07:00: closed
         customers = [new_phone() for _ in range(12)]
         for phone in customers:  # delivered by the sandbox to either worker
@@ -136,9 +139,7 @@ def test_a_restart_across_the_opening_hour_catches_up_only_what_still_makes_sens
     clock.set(MONDAY + 9 * HOUR + 60)  # back at 09:01: open
     deployment.start()
     with deployment.http() as http:
-        barrier_id = next(r["id"] for r in http.get("/api/automations").json()["automations"]
-                          if r["name"] == "Barrier")
-        barrier(deployment.sandbox, http, barrier_id, clock.now)
+        barrier(deployment.sandbox, http, deployment.barrier_id, clock.now)
         # Written at 08:59 but read at 09:01: "we are closed" would be wrong now.
         assert automatic(http, opened, "builtin.away") == []
         # An agent answered before the worker looked: nothing to add.
@@ -147,8 +148,7 @@ def test_a_restart_across_the_opening_hour_catches_up_only_what_still_makes_sens
 
 
 def test_replay_sends_nothing(deployment: Deployment) -> None:
-    assert deployment.server is not None
-    server = deployment.server
+    server = deployment.server or deployment.start()
     deployment.stop()
     before = events(server)
     with deployment.sandbox.state.lock:
@@ -161,9 +161,7 @@ def test_replay_sends_nothing(deployment: Deployment) -> None:
     assert events(server) == before  # the log did not grow: nothing fired, nothing queued
     restarted = deployment.start()
     with deployment.http() as http:
-        barrier_id = next(r["id"] for r in http.get("/api/automations").json()["automations"]
-                          if r["name"] == "Barrier")
-        barrier(deployment.sandbox, http, barrier_id, deployment.clock.now)
+        barrier(deployment.sandbox, http, deployment.barrier_id, deployment.clock.now)
     seen = {e["data"].get("phone") for e in before}
     fired = [e for e in events(restarted, "automation.fired")
              if e["position"] > before[-1]["position"]]

@@ -128,11 +128,14 @@ class AutomationWorker:
         while self.lease.valid():
             found, upto = await self.db.read(read_messages, self.after)
             for event in found:
+                if not self.lease.valid():
+                    return  # not past what was not looked at: the next holder does it
                 try:
                     await self.on_message(event, rules, hours)
                 except Exception:  # one bad event must not stop every later one
                     log.exception("automation: could not evaluate the rules for event %d",
                                   event.position)
+                self.after = event.position
             self.after = upto
             if len(found) < BATCH:
                 break
