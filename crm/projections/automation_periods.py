@@ -52,36 +52,47 @@ def is_question(text: str | None) -> bool:
     return bool(text) and text.rstrip().endswith(QUESTION_MARKS)  # type: ignore[union-attr]
 
 
-def _ensure(tx: Transaction, phone: str) -> None:
-    tx.execute("INSERT OR IGNORE INTO automation_chats (phone) VALUES (?)", (phone,))
+# One statement per customer message (replay folds a million of them).
+_RECEIVED = """
+INSERT INTO automation_chats (phone, first_in_pos, period_pos, period_ts, last_in_pos,
+                              last_in_ts, last_kind)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(phone) DO UPDATE SET
+    first_in_pos = coalesce(first_in_pos, excluded.first_in_pos),
+    period_ts = CASE WHEN period_pos IS NULL THEN excluded.period_ts ELSE period_ts END,
+    period_pos = coalesce(period_pos, excluded.period_pos),
+    last_kind = coalesce(excluded.last_kind, last_kind),
+    last_in_pos = CASE WHEN excluded.last_in_ts IS NOT NULL
+        AND (last_in_ts IS NULL OR last_in_ts <= excluded.last_in_ts)
+        THEN excluded.last_in_pos ELSE last_in_pos END,
+    last_in_ts = CASE WHEN excluded.last_in_ts IS NOT NULL
+        AND (last_in_ts IS NULL OR last_in_ts <= excluded.last_in_ts)
+        THEN excluded.last_in_ts ELSE last_in_ts END
+"""
+
+_ANSWERED = """
+INSERT INTO automation_chats (phone, last_kind) VALUES (?, ?)
+ON CONFLICT(phone) DO UPDATE SET period_pos = NULL, period_ts = NULL,
+    last_kind = excluded.last_kind
+"""
 
 
 def on_received(event: RecordedEvent, tx: Transaction) -> None:
     on_linked(event, tx)
     data = event.data
-    if data.get("imported"):
+    kind = data.get("message_type", "unknown")
+    opens, wakes = kind not in NOT_OPENING, kind not in NOT_WAKING
+    if data.get("imported") or not (opens or wakes):
         return
-    phone, kind = chat_of(tx, data["phone"]), data.get("message_type", "unknown")
-    ts = epoch_seconds(event.occurred_at)
-    _ensure(tx, phone)
-    if kind not in NOT_OPENING:
-        tx.execute("UPDATE automation_chats SET last_in_pos = ?, last_in_ts = ? "
-                   "WHERE phone = ? AND (last_in_ts IS NULL OR last_in_ts <= ?)",
-                   (event.position, ts, phone, ts))
-    if kind in NOT_WAKING:
-        return
-    tx.execute(
-        "UPDATE automation_chats SET first_in_pos = coalesce(first_in_pos, ?), "
-        "period_ts = CASE WHEN period_pos IS NULL THEN ? ELSE period_ts END, "
-        "period_pos = coalesce(period_pos, ?), last_kind = 'in' WHERE phone = ?",
-        (event.position, ts, event.position, phone))
+    ts, position = epoch_seconds(event.occurred_at), event.position
+    tx.execute(_RECEIVED, (
+        chat_of(tx, data["phone"]),
+        position if wakes else None, position if wakes else None, ts if wakes else None,
+        position if opens else None, ts if opens else None, "in" if wakes else None))
 
 
 def _answered(tx: Transaction, phone: str, text: str | None) -> None:
-    _ensure(tx, phone)
-    tx.execute("UPDATE automation_chats SET period_pos = NULL, period_ts = NULL, "
-               "last_kind = ? WHERE phone = ?",
-               ("question" if is_question(text) else "agent", phone))
+    tx.execute(_ANSWERED, (phone, "question" if is_question(text) else "agent"))
 
 
 def on_queued(event: RecordedEvent, tx: Transaction) -> None:
