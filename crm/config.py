@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crm.hours import BadHours, BusinessHours
 from crm.private import ensure_private_dir
 from crm.proxies import BadProxyList, Network, parse_networks
 
@@ -159,6 +160,16 @@ class Settings(BaseSettings):
     sla_minutes: float = Field(15.0, gt=0, validation_alias=_env("CRM_SLA_MINUTES"))
     #: Seconds a presence signal ("Ana is viewing") lasts unless the page renews it.
     presence_ttl: float = Field(10.0, gt=0, le=300, validation_alias=_env("CRM_PRESENCE_TTL"))
+    #: When the business is open (``Mon-Fri 09:00-18:00, Sat 10:00-14:00``; empty: always)
+    #: in which IANA zone, and how many automatic messages a customer gets per day at most.
+    business_hours: str = Field("", validation_alias=_env("CRM_BUSINESS_HOURS"))
+    timezone: str = Field("UTC", validation_alias=_env("CRM_TIMEZONE"))
+    automation_max_per_day: int = Field(
+        5, ge=0, validation_alias=_env("CRM_AUTOMATION_MAX_PER_DAY"))
+    #: Tests only: a file holding the automation worker's "now" (epoch seconds). Refused
+    #: unless the Graph API is on 127.0.0.1 (a sandbox), so no deployment that talks to
+    #: Meta can run on a made-up clock (``crm.automation.clock``).
+    test_clock_file: Path | None = Field(None, validation_alias=_env("CRM_TEST_CLOCK_FILE"))
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -168,6 +179,28 @@ class Settings(BaseSettings):
         except BadProxyList as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        try:
+            BusinessHours.parse(value)
+        except BadHours as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            BusinessHours.parse("", value)
+        except BadHours as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    def hours(self) -> BusinessHours:
+        """The business hours, without holidays (those are events: see the worker)."""
+        return BusinessHours.parse(self.business_hours, self.timezone)
 
     @property
     def trusted_networks(self) -> tuple[Network, ...]:

@@ -15,6 +15,7 @@ from quart import Quart
 
 from crm.api import (
     agents,
+    automations,
     errors,
     guard,
     health,
@@ -40,6 +41,7 @@ from crm.api import customers as customers_api
 from crm.api import export as export_api
 from crm.api import media as media_api
 from crm.api.services import HealthFact, Services
+from crm.automation import worker as automation
 from crm.config import Settings
 from crm.customers import interval as customers_sync
 from crm.events import Database
@@ -59,7 +61,7 @@ BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.bluep
               send.blueprint, media_api.blueprint, templates.blueprint, read_chat.blueprint,
               channel_api.blueprint, openapi.blueprint,
               team.blueprint, notes.blueprint, labels.blueprint, quick_replies.blueprint,
-              notifications.blueprint, presence.blueprint)
+              notifications.blueprint, presence.blueprint, automations.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
@@ -97,12 +99,15 @@ def create_app(settings: Settings) -> Quart:
         crm.sending = await sending.start(settings, db, crm.stopping)
         crm.media_worker = await media_worker.start(settings, db, crm.stopping,
                                                     crm.sending.graph)
+        crm.automation = await automation.start(settings, db, crm.stopping)
         crm.health_facts = health_facts(crm)
 
     @app.after_serving
     async def _close() -> None:
         crm: Services | None = app.extensions.pop("crm", None)
         if crm is not None:
+            if crm.automation is not None:
+                await automation.stop(crm.automation)
             if crm.media_worker is not None:
                 await media_worker.stop(crm.media_worker, crm.stopping)
             if crm.sending is not None:

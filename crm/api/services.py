@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from itsdangerous import Signer
 from quart import current_app
 
+from crm.automation.worker import AutomationRunner
 from crm.config import Settings
 from crm.events import Database
 from crm.media.worker import MediaRunner
@@ -49,6 +50,8 @@ class Services:
     customers_sync: asyncio.Task[None] | None = None
     #: Presence, the snooze worker and the round-robin assigner.
     team: Team | None = None
+    #: The automation worker (``crm.automation``): evaluates the rules.
+    automation: AutomationRunner | None = None
     #: The Drive client, made on the first file served from Drive.
     drive: DriveBackend | None = None
     #: The session cookie's signer, made on first use.

@@ -111,6 +111,8 @@ class MessageQueued(Event):
     template: dict[str, Any] | None = None
     reply_to: str | None = None
     agent: str | None = None
+    #: Set when a rule did it: ``{rule_id, name, version}`` (``crm.automation``).
+    automation: dict[str, Any] | None = None
 
 
 class MessageSent(Event):

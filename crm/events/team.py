@@ -8,7 +8,7 @@ have streams of their own; an agent's notification reads are on ``agent:<name>``
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from crm.events.model import Event
 
@@ -32,6 +32,8 @@ class ChatStatusChanged(Event):
     status: Status
     until: str | None = None
     woke: int | None = None
+    #: Set when a rule did it: ``{rule_id, name, version}`` (``crm.automation``).
+    automation: dict[str, Any] | None = None
 
 
 class ChatAssigned(Event):
@@ -45,6 +47,8 @@ class ChatAssigned(Event):
     phone: str
     agent: str | None = None
     by: Literal["manual", "round_robin", "reply"] = "manual"
+    #: Set when a rule did it: ``{rule_id, name, version}`` (``crm.automation``).
+    automation: dict[str, Any] | None = None
 
 
 class NoteAdded(Event):
@@ -60,6 +64,8 @@ class NoteAdded(Event):
     text: str
     agent: str
     mentions: list[str] = []
+    #: Set when a rule did it: ``{rule_id, name, version}`` (``crm.automation``).
+    automation: dict[str, Any] | None = None
 
 
 class LabelCreated(Event):
@@ -85,6 +91,8 @@ class ChatLabelsChanged(Event):
     phone: str
     add: list[str] = []
     remove: list[str] = []
+    #: Set when a rule did it: ``{rule_id, name, version}`` (``crm.automation``).
+    automation: dict[str, Any] | None = None
 
 
 class QuickReplySaved(Event):

@@ -4,6 +4,8 @@ from crm.config import Settings
 from crm.projections import (
     account,
     agents,
+    automation_periods,
+    automations,
     channel,
     chats,
     customers,
@@ -31,7 +33,8 @@ PROJECTIONS: tuple[Projection, ...] = (identities.PROJECTION, messages.PROJECTIO
                                        media.PROJECTION, account.PROJECTION,
                                        workflow.PROJECTION,
                                        labels.PROJECTION, quick_replies.PROJECTION,
-                                       notes.PROJECTION, notifications.PROJECTION)
+                                       notes.PROJECTION, notifications.PROJECTION,
+                                       automations.PROJECTION, automation_periods.PROJECTION)
 
 
 def fold_options(settings: Settings | None) -> FoldOptions:

@@ -248,7 +248,9 @@ def _pricing(data: dict[str, Any]) -> dict[str, Any] | None:
 
 def on_queued(event: RecordedEvent, tx: Transaction) -> None:
     data = event.data
-    extra = {"template": data["template"]} if data.get("template") else {}
+    extra: dict[str, Any] = {"template": data["template"]} if data.get("template") else {}
+    if data.get("automation"):  # a rule's message: the thread says which rule sent it
+        extra["automation"] = data["automation"]
     tx.execute(
         "INSERT OR IGNORE INTO messages (id, phone, direction, type, text, caption, media, "
         "timestamp, ts, status, reply_to, agent, extra, position) "
@@ -336,7 +338,7 @@ HANDLERS: dict[str, Handler] = {
 }
 
 PROJECTION = Projection(
-    name="messages", version=2, schema=SCHEMA, tables=("messages", "pending_by_wamid"),
+    name="messages", version=3, schema=SCHEMA, tables=("messages", "pending_by_wamid"),
     handlers=HANDLERS,
     # The heaviest, folded beside the others during replay, with what it reads:
     # identities (the chat key of each event), then customers and chats.

@@ -14,6 +14,7 @@ const BUTTON = "inline-flex items-center gap-1 rounded px-2 py-1 text-xs font-me
 
 function author(message, ctx) {
   if (!message) return "";
+  if (message.direction === "out" && message.automation) return `the ${message.automation.name} rule`;
   if (message.direction === "out") return message.agent ? `${message.agent} (team)` : "You (team)";
   return ctx.chatName;
 }
@@ -53,6 +54,12 @@ function marks(message) {
   if (message.forwarded || message.frequently_forwarded) {
     out.push(h("p", { class: "mb-0.5 flex items-center gap-1 text-[11px] italic text-slate-500" }, icon("forward", "size-3"),
       message.frequently_forwarded ? "Forwarded many times" : "Forwarded"));
+  }
+  if (message.automation && message.automation.name) {
+    // An automatic message says which rule sent it (and its version, for the audit).
+    out.push(h("p", { class: "automatic mb-0.5 flex items-center gap-1 text-[11px] italic text-slate-500",
+                      title: `Rule ${message.automation.rule_id}, version ${message.automation.version}` },
+      `Automatic: sent by the ${message.automation.name} rule`));
   }
   if (message.imported) {
     out.push(h("p", { class: "mb-0.5 text-[11px] italic text-slate-500", text: "Imported from the WhatsApp Business app" }));
