@@ -3,6 +3,7 @@
 // actions folded into a menu.
 
 import { h } from "./dom.js";
+import { addSource, installKeys, openShortcuts } from "./palette.js";
 
 function registerWorker() {
   if (!("serviceWorker" in navigator) || !window.isSecureContext) return;
@@ -89,6 +90,28 @@ function placeThemeToggle() {
   }
 }
 
+// The commands every page has: its pages (Contacts and Campaigns are linked whether or
+// not this installation has them yet: the server answers), the theme, signing out.
+function pageCommands() {
+  const go = (path) => () => location.assign(path);
+  const pages = [["Go to the inbox", "/", "chats conversations"],
+    ["Go to Contacts", "/contacts", "customers people"], ["Go to Campaigns", "/campaigns", "broadcast"]];
+  if (document.querySelector('a[href="/agents"]')) pages.push(["Go to Agents", "/agents", "team tokens"]);
+  const commands = pages.filter(([, path]) => path !== location.pathname)
+    .map(([title, path, keywords]) => ({ title, keywords: `page ${keywords}`, hint: path, run: go(path) }));
+  commands.push({
+    title: window.crmTheme && window.crmTheme.dark() ? "Switch to light mode" : "Switch to dark mode",
+    keywords: "theme dark light colours", run: () => window.crmTheme.set(window.crmTheme.dark() ? "light" : "dark"),
+  }, {
+    title: "Use the system's light or dark mode", keywords: "theme automatic", run: () => window.crmTheme.set(null),
+  }, { title: "Keyboard shortcuts", keywords: "help keys ?", hint: "?", run: () => openShortcuts() });
+  const signOut = document.querySelector('form[action="/logout"]');
+  if (signOut) commands.push({ title: "Sign out", keywords: "log out", run: () => signOut.requestSubmit() });
+  return commands;
+}
+
 registerWorker();
 offlineNotice();
 placeThemeToggle();
+installKeys();
+addSource(() => pageCommands());
