@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import ADMIN_PASSWORD, LiveServer
 from tests.e2e.inbox import bubble, chat_row, customer_writes, message, sign_in, text
-from tests.e2e.phone import PHONE, in_view, overflow, small_targets
+from tests.e2e.phone import PHONE, SMALL_PHONE, in_view, overflow, small_targets
 
 
 def test_sign_in_open_reply_and_back_on_a_phone(browser, live: LiveServer) -> None:
@@ -76,6 +76,12 @@ def test_sign_in_open_reply_and_back_on_a_phone(browser, live: LiveServer) -> No
         expect(row).to_be_visible()
         expect(page.locator("#thread")).to_be_hidden()
         assert overflow(page) == []
+        # A smaller phone: still one column, nothing sideways, nothing too small to tap.
+        page.set_viewport_size(SMALL_PHONE)
+        assert overflow(page) == [] and small_targets(page) == []
+        row.get_by_role("link").tap()
+        expect(page.locator("#sidebar")).to_be_hidden()
+        assert overflow(page) == [] and small_targets(page) == []
         assert errors == []
     finally:
         context.close()
