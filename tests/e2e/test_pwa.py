@@ -119,8 +119,10 @@ def test_the_app_installs_and_its_shell_works_offline(agent_page, live: LiveServ
     page = agent_page()
     scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
     assert scope == live.url + "/"
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    # Installed (it registers once the first page has loaded): the next open is its client.
     page.goto(f"/#/chat/{phone}")
+    page.reload()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     expect(bubble(page, "a private customer message")).to_be_visible()
     version = page.evaluate(
         "new URL(document.querySelector('link[rel=stylesheet]').href).searchParams.get('v')")

@@ -21,6 +21,8 @@ self.addEventListener("activate", (event) => {
     for (const name of await caches.keys()) {
       if (name.startsWith("crm-shell-") && name !== CACHE) await caches.delete(name);
     }
+    // Pages are fetched while the worker starts, not after (it only needs their failure).
+    if (self.registration.navigationPreload) await self.registration.navigationPreload.enable();
     await self.clients.claim();
   })());
 });
@@ -36,10 +38,14 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate") {
     // Pages: always the network (never stored); the offline page when there is none.
-    event.respondWith(fetch(request).catch(async () => {
-      const cache = await caches.open(CACHE);
-      return (await cache.match(OFFLINE)) || Response.error();
-    }));
+    event.respondWith((async () => {
+      try {
+        return (await event.preloadResponse) || (await fetch(request));
+      } catch {
+        const cache = await caches.open(CACHE);
+        return (await cache.match(OFFLINE)) || Response.error();
+      }
+    })());
   } else if (isShell(url)) {
     event.respondWith(fetch(request).catch(async () => {
       const cache = await caches.open(CACHE);

@@ -5,11 +5,15 @@
 import { h } from "./dom.js";
 import { addSource, installKeys, openShortcuts } from "./palette.js";
 
+// After the page has loaded: the worker's first install fetches the whole shell, which
+// must not compete with the page's own first render.
 function registerWorker() {
   if (!("serviceWorker" in navigator) || !window.isSecureContext) return;
-  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((error) => {
+  const register = () => navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((error) => {
     console.warn("the service worker did not register", error);
   });
+  if (document.readyState === "complete") register();
+  else window.addEventListener("load", register, { once: true });
 }
 
 // A line at the top of the page while the network is gone (the page keeps what it shows).
