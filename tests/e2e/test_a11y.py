@@ -92,3 +92,31 @@ def test_the_theme_toggle_is_remembered_by_this_browser(agent_page) -> None:
     page.keyboard.press("Enter")
     expect(page.locator("html")).to_have_class("h-full dark")
     assert page.evaluate("localStorage.getItem('crm.theme')") is None
+
+
+_FOCUS_SHOWN = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return 'nothing';
+  const style = getComputedStyle(el);
+  const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0
+    && !style.outlineColor.endsWith(', 0)') && style.outlineColor !== 'transparent';
+  const ring = style.boxShadow !== 'none';
+  return outline || ring ? '' : (el.id || el.tagName + ' ' + el.textContent.trim().slice(0, 30));
+}"""
+
+
+def test_keyboard_focus_is_always_visible(agent_page, live: LiveServer) -> None:
+    customer_writes(live, PHONE_NUMBER, "Axe Customer", text(PHONE_NUMBER, "Tab through me"))
+    page = agent_page()
+    for theme in ("light", "dark"):
+        page.emulate_media(color_scheme=theme)
+        page.goto(f"/#/chat/{PHONE_NUMBER}")
+        expect(bubble(page, "Tab through me")).to_be_visible()
+        page.locator("body").click(position={"x": 5, "y": 300})
+        unseen = []
+        for _ in range(45):  # the whole page, around once and a bit
+            page.keyboard.press("Tab")
+            shown = page.evaluate(_FOCUS_SHOWN)
+            if shown and shown != "nothing":  # "nothing": past the last control, before the first
+                unseen.append(shown)
+        assert unseen == [], theme
