@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import ADMIN_PASSWORD, LiveServer
 from tests.e2e.inbox import bubble, chat_row, customer_writes, message, sign_in, text
-from tests.e2e.phone import PHONE, SMALL_PHONE, in_view, overflow, small_targets
+from tests.e2e.phone import PHONE, SMALL_PHONE, TABLET, in_view, overflow, small_targets
 
 
 def test_sign_in_open_reply_and_back_on_a_phone(browser, live: LiveServer) -> None:
@@ -82,6 +82,11 @@ def test_sign_in_open_reply_and_back_on_a_phone(browser, live: LiveServer) -> No
         row.get_by_role("link").tap()
         expect(page.locator("#sidebar")).to_be_hidden()
         assert overflow(page) == [] and small_targets(page) == []
+        # A tablet: the desktop's two columns, still sized for fingers.
+        page.set_viewport_size(TABLET)
+        expect(page.locator("#sidebar")).to_be_visible()
+        expect(page.locator("#thread-view")).to_be_visible()
+        assert overflow(page) == [] and small_targets(page) == []
         assert errors == []
     finally:
         context.close()
@@ -147,6 +152,15 @@ def test_the_app_installs_and_its_shell_works_offline(agent_page, live: LiveServ
           }
           return false;
         }""", name) is False
+
+    # Notifications go through the worker (an installed app on Android has no other way).
+    page.context.grant_permissions(["notifications"], origin=live.url)
+    customer_writes(live, "351910000196", "Notified Nuno",
+                    text("351910000196", "is anyone there?"))
+    page.wait_for_function("""() => navigator.serviceWorker.getRegistration()
+        .then((r) => r.getNotifications())
+        .then((all) => all.some((n) => n.body === 'is anyone there?'
+                                && n.data.phone === '351910000196'))""")
 
     page.context.set_offline(True)
     try:
@@ -216,6 +230,15 @@ def test_the_command_palette_jumps_to_a_chat_and_resolves_it(agent_page, live: L
     page.keyboard.press("j")
     second = page.locator("#chat-list a.chat-row").nth(1)
     expect(second).to_be_focused()
+    # News for the focused chat redraws its row and moves it to the top: focus follows it.
+    moved = second.get_attribute("href")
+    news = moved.rsplit("/", 1)[1]
+    customer_writes(live, news, None, text(news, "news for the focused row"))
+    focused_row = page.locator(f'#chat-list a.chat-row[href="{moved}"]')
+    expect(focused_row).to_contain_text("news for the focused row")
+    expect(focused_row).to_be_focused()
+    expect(page.locator("#chat-list a.chat-row").first).to_be_focused()
+    page.keyboard.press("j")
     page.keyboard.press("k")
     expect(first).to_be_focused()
     page.keyboard.press("Enter")

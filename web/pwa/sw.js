@@ -54,3 +54,20 @@ self.addEventListener("fetch", (event) => {
   }
   // Anything else (/api/, /stream, media): not ours to answer.
 });
+
+// A notification the page showed through this worker (notify.js) was tapped: bring the
+// inbox forward and open the chat (a new window if none is open).
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const phone = (event.notification.data || {}).phone;
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    const inbox = windows.find((client) => new URL(client.url).pathname === "/") || windows[0];
+    if (inbox) {
+      await inbox.focus();
+      if (phone) inbox.postMessage({ type: "crm:open-chat", phone });
+      return;
+    }
+    await self.clients.openWindow(phone ? `/#/chat/${encodeURIComponent(phone)}` : "/");
+  })());
+});
