@@ -1,7 +1,8 @@
 """axe-core (from the npm registry, ``make node``) on every page, light and dark, desktop
-and phone: no serious or critical violation. One server, one browser context per size,
-each page checked once per theme; the pages other features add are checked when this
-installation serves them. Also: the theme toggle is remembered by this browser."""
+and phone: no serious or critical violation (and, on the phone, nothing wider than it).
+One server, one browser context per size, each page checked once per theme; the pages
+other features add are checked when this installation serves them. Also: the theme
+toggle is remembered by this browser, and keyboard focus is always visible."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import ADMIN_PASSWORD, LiveServer
 from tests.e2e.inbox import bubble, customer_writes, sign_in, text
-from tests.e2e.phone import AXE, DESKTOP, PHONE, axe_violations
+from tests.e2e.phone import AXE, DESKTOP, PHONE, axe_violations, overflow
 
 PHONE_NUMBER = "351910000291"
 #: Pages besides the inbox: checked when the server has them (contacts, campaigns and
@@ -62,6 +63,8 @@ def test_every_page_passes_axe_in_both_themes_and_sizes(browser, live: LiveServe
                     assert dark == (theme == "dark"), path
                     where = f"{path} {theme} {size['width']}"
                     found[where] = axe_violations(page)
+                    if touch:  # and nothing scrolls sideways on the phone
+                        found[where] += overflow(page)
                     checked.append(where)
                     if path == "/":  # and with the command palette open over it
                         page.keyboard.press("Control+k")

@@ -153,6 +153,7 @@ def test_the_app_installs_and_its_shell_works_offline(agent_page, live: LiveServ
           return false;
         }""", name) is False
 
+    assert page.request.get("/api/chats").headers["cache-control"] == "no-store"  # nor HTTP's
     # Notifications go through the worker (an installed app on Android has no other way).
     page.context.grant_permissions(["notifications"], origin=live.url)
     customer_writes(live, "351910000196", "Notified Nuno",

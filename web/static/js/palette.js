@@ -23,7 +23,7 @@ export function addShortcuts(list) {
 // Higher is better; 0 leaves the command out. Every word of the query must match.
 export function score(query, command) {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-  if (!words.length) return 1;
+  if (!words.length) return 1 + (command.boost || 0);
   const title = command.title.toLowerCase();
   const hay = `${title} ${(command.keywords || "").toLowerCase()}`;
   let total = 0;
