@@ -86,7 +86,8 @@ css: $(TAILWIND)
 css-watch: $(TAILWIND)
 	$(TAILWIND) -i $(CSS_IN) -o $(CSS_OUT) --watch=always
 
-# docs/inbox.png, the README's picture of the inbox (a real server and browser).
+# The README's pictures: the inbox, the team view, and the phone (list and thread: --phone
+# writes docs/phone-list.png and docs/phone-thread.png), each from a real server and browser.
 screenshot: install browser
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.screenshot docs/inbox.png
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.screenshot docs/team.png --team

@@ -44,7 +44,12 @@
 
   const viewport = window.visualViewport;
   if (viewport) {
-    const fit = () => document.documentElement.style.setProperty("--app-height", `${Math.round(viewport.height)}px`);
+    // Not while pinch-zoomed: the visual viewport is then a part of the page, not its size.
+    const fit = () => {
+      const style = document.documentElement.style;
+      if (Math.abs(viewport.scale - 1) < 0.01) style.setProperty("--app-height", `${Math.round(viewport.height)}px`);
+      else style.removeProperty("--app-height");
+    };
     viewport.addEventListener("resize", fit);
     fit();
   }
