@@ -10,7 +10,16 @@ from playwright.sync_api import expect
 
 from tests.conftest import ADMIN_PASSWORD, LiveServer
 from tests.e2e.inbox import bubble, chat_row, customer_writes, message, sign_in, text
-from tests.e2e.phone import PHONE, SMALL_PHONE, TABLET, in_view, overflow, small_targets
+from tests.e2e.phone import (
+    AXE,
+    PHONE,
+    SMALL_PHONE,
+    TABLET,
+    axe_violations,
+    in_view,
+    overflow,
+    small_targets,
+)
 
 
 def test_sign_in_open_reply_and_back_on_a_phone(browser, live: LiveServer) -> None:
@@ -172,6 +181,8 @@ def test_the_app_installs_and_its_shell_works_offline(agent_page, live: LiveServ
         expect(notice).to_be_visible()
         # The shell's stylesheet came from the cache: the header is the inbox's green.
         expect(page.locator("header")).to_have_css("background-color", "oklch(0.432 0.095 166.913)")
+        if AXE.exists():
+            assert axe_violations(page) == []
     finally:
         page.context.set_offline(False)
     page.get_by_role("button", name="Try again").click()
@@ -222,7 +233,18 @@ def test_the_command_palette_jumps_to_a_chat_and_resolves_it(agent_page, live: L
                                       document.activeElement.closest('li.msg')?.textContent]""")
     assert focused[0] == "Reply to this message" and "Palette question" in focused[1]
 
-    # j / k walk the chat list, Enter opens, Esc goes back to the list's row.
+    # A number that has no conversation yet: the palette starts one (the template picker).
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+k")
+    page.keyboard.type("+49 151 2345 6789")
+    expect(page.locator("#palette-list [role=option]").first).to_have_text(
+        "Open or start a conversation with +4915123456789")
+    page.keyboard.press("Enter")
+    expect(page.locator("#thread-window")).to_have_text("No conversation with this number yet")
+    page.go_back()
+    expect(page.locator("#thread-name")).to_have_text("Keyboard Karla")
+
+    # j / k walk the chat list, Enter opens.
     page.keyboard.press("Escape")
     page.locator("body").click(position={"x": 900, "y": 400})
     page.keyboard.press("j")
