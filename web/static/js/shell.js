@@ -101,6 +101,9 @@ function pageCommands() {
   const pages = [["Go to the inbox", "/", "chats conversations"],
     ["Go to Contacts", "/contacts", "customers people"], ["Go to Campaigns", "/campaigns", "broadcast"]];
   if (document.querySelector('a[href="/agents"]')) pages.push(["Go to Agents", "/agents", "team tokens"]);
+  if (document.querySelector('a[href="/automations"]')) {
+    pages.push(["Go to Automations", "/automations", "rules business hours away welcome"]);
+  }
   const commands = pages.filter(([, path]) => path !== location.pathname)
     .map(([title, path, keywords]) => ({ title, keywords: `page ${keywords}`, hint: path, run: go(path) }));
   commands.push({
