@@ -12,7 +12,7 @@ TAILWIND := node_modules/.bin/tailwindcss
 CSS_IN   := web/static/css/input.css
 CSS_OUT  := web/static/css/app.css
 
-.PHONY: install run test fuzz bench lint format clean browser nginx css css-watch screenshot
+.PHONY: install run test fuzz bench lint format clean browser nginx node css css-watch screenshot
 
 install: $(STAMP)
 
@@ -26,7 +26,7 @@ run: install
 	$(BIN)/crm serve
 
 # Lint first: a type error or a ruff finding fails `make test` before the suite runs.
-test: install lint browser nginx
+test: install lint browser nginx node
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest -q
 
 # The webhook fuzz test at length (make test runs it bounded, in well under a minute).
@@ -59,9 +59,26 @@ nginx:
 		echo "no nginx and not root: the proxy tests use a forwarding proxy written in Python"; \
 	fi
 
-$(TAILWIND): package.json package-lock.json
-	npm ci --include=dev --no-audit --no-fund
-	touch $(TAILWIND)
+# Node packages: the Tailwind CLI (make css) and axe-core, which the accessibility tests
+# inject into the pages. npm from Debian (apt-get as root) when missing, like chromium.
+NODE_STAMP := node_modules/.installed
+
+node: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	@if ! command -v npm >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing nodejs and npm for the accessibility tests (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends nodejs npm >/dev/null; \
+	fi
+	@if command -v npm >/dev/null; then \
+		npm ci --include=dev --no-audit --no-fund && touch $(NODE_STAMP); \
+	else \
+		echo "no npm and not root: skipping npm ci; the accessibility tests will be skipped" \
+		     "(sudo apt-get install --no-install-recommends nodejs npm)"; \
+	fi
+
+$(TAILWIND): $(NODE_STAMP)
 
 css: $(TAILWIND)
 	$(TAILWIND) -i $(CSS_IN) -o $(CSS_OUT) --minify
@@ -69,10 +86,12 @@ css: $(TAILWIND)
 css-watch: $(TAILWIND)
 	$(TAILWIND) -i $(CSS_IN) -o $(CSS_OUT) --watch=always
 
-# docs/inbox.png, the README's picture of the inbox (a real server and browser).
+# The README's pictures: the inbox, the team view, and the phone (list and thread: --phone
+# writes docs/phone-list.png and docs/phone-thread.png), each from a real server and browser.
 screenshot: install browser
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.screenshot docs/inbox.png
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.screenshot docs/team.png --team
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.screenshot docs/phone-list.png --phone
 
 bench: install
 	$(BIN)/python -m bench

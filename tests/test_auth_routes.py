@@ -15,7 +15,8 @@ from tests.auth_support import module_server, sign_in
 from tests.conftest import ADMIN_PASSWORD, LiveServer, admin_headers
 
 #: The only paths anyone may reach without signing in (static files aside).
-PUBLIC_PATHS = {"/webhook/whatsapp", "/login", "/healthz"}
+#: /sw.js and the manifest: the browser fetches them without a session (see crm/api/pwa.py).
+PUBLIC_PATHS = {"/webhook/whatsapp", "/login", "/healthz", "/sw.js", "/manifest.webmanifest"}
 #: Routes that must exist, so the walk below cannot pass by finding nothing.
 KNOWN = {"/", "/logout", "/api/chats", "/api/events", "/api/agents", "/api/tokens",
          "/api/tokens/<token_id>", "/api/me"}

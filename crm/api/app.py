@@ -26,6 +26,7 @@ from crm.api import (
     openapi,
     pages,
     presence,
+    pwa,
     quick_replies,
     read_chat,
     reads,
@@ -61,7 +62,8 @@ BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.bluep
               send.blueprint, media_api.blueprint, templates.blueprint, read_chat.blueprint,
               channel_api.blueprint, openapi.blueprint,
               team.blueprint, notes.blueprint, labels.blueprint, quick_replies.blueprint,
-              notifications.blueprint, presence.blueprint, automations.blueprint)
+              notifications.blueprint, presence.blueprint, automations.blueprint,
+              pwa.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"

@@ -70,7 +70,8 @@ def _page(body: str) -> Response:
 def modules(root: Path = STATIC / "js") -> list[str]:
     """The page's ES modules but the entry point, preloaded together (no import waterfall)."""
     return sorted(p.name for p in root.glob("*.js")
-                  if p.name not in ("app.js", "agents_page.js", "automations_page.js"))
+                  if p.name not in ("app.js", "agents_page.js", "automations_page.js",
+                                    "theme.js", "shell.js"))
 
 
 @blueprint.app_context_processor

@@ -1,11 +1,14 @@
 """Writes ``docs/inbox.png``: the inbox with a few conversations, as the README shows it;
 with ``--team``, ``docs/team.png``: the sidebar tabs with their counts, an assigned and
-labelled chat, and a yellow note beside the customer's messages.
+labelled chat, and a yellow note beside the customer's messages; with ``--phone``,
+``docs/phone-list.png`` and ``docs/phone-thread.png``: the same inbox on a 390x844 phone
+(touch), the chat list and then the open thread.
 
-Run: ``make screenshot`` (``python -m tests.e2e.screenshot [OUT.png] [--team]``). It starts a real
-``crm serve`` against the fake Graph API on 127.0.0.1, lets a few customers write in
-through signed webhooks, replies from the composer like an agent would (the fake Graph
-server posts the delivery ticks back), and photographs the page in headless chromium.
+Run: ``make screenshot`` (``python -m tests.e2e.screenshot [OUT.png] [--team|--phone]``).
+It starts a real ``crm serve`` against the fake Graph API on 127.0.0.1, lets a few
+customers write in through signed webhooks, replies from the composer like an agent would
+(the fake Graph server posts the delivery ticks back), and photographs the page in
+headless chromium.
 """
 
 from __future__ import annotations
@@ -64,7 +67,22 @@ def team(live) -> None:
              {"text": "@bruno she is a regular: the 10% club discount applies"})
 
 
-def main(out: Path, with_team: bool = False) -> None:
+def phone_pictures(browser, live, out: Path) -> None:
+    """The list, then the thread (the second picture's name: -list replaced by -thread)."""
+    context = browser.new_context(base_url=live.url, viewport={"width": 390, "height": 844},
+                                  device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    sign_in(page, "admin", ADMIN_PASSWORD)
+    expect(page.locator("#chat-list li")).to_have_count(7)
+    page.screenshot(path=str(out))
+    page.locator(f'#chat-list li[data-phone="{ANA}"] a').tap()
+    expect(page.locator("#messages .status[data-status='read']")).to_have_count(2)
+    page.get_by_label("Message", exact=True).fill("See you on Saturday!")
+    page.screenshot(path=str(out.with_name(out.name.replace("-list", "-thread"))))
+    context.close()
+
+
+def main(out: Path, with_team: bool = False, phone: bool = False) -> None:
     sandbox = GraphSandbox(status_delay=0.1)
     with tempfile.TemporaryDirectory(prefix="crm-screenshot-") as tmp:
         data = Path(tmp) / "data"
@@ -95,16 +113,20 @@ def main(out: Path, with_team: bool = False) -> None:
                     expect(page.locator('[data-count="mine"]')).to_have_text("2")
                 page.locator("#chat-list").focus()
                 page.mouse.move(0, 0)
-                page.screenshot(path=str(out))
+                if phone:
+                    phone_pictures(browser, live, out)
+                else:
+                    page.screenshot(path=str(out))
                 browser.close()
         finally:
             live.stop()
             sandbox.close()
-    print(f"wrote {out}")
+    print(f"wrote {out}" + (" and its -thread picture" if phone else ""))
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--team"]
-    team_picture = "--team" in sys.argv[1:]
-    default = ROOT / "docs" / ("team.png" if team_picture else "inbox.png")
-    main(Path(args[0]) if args else default, with_team=team_picture)
+    args = [a for a in sys.argv[1:] if a not in ("--team", "--phone")]
+    team_picture, phone_picture = "--team" in sys.argv[1:], "--phone" in sys.argv[1:]
+    name = "team.png" if team_picture else "phone-list.png" if phone_picture else "inbox.png"
+    main(Path(args[0]) if args else ROOT / "docs" / name, with_team=team_picture,
+         phone=phone_picture)

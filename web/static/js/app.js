@@ -23,6 +23,7 @@ import { ChatViews } from "./tabs.js";
 import { Workflow } from "./workflow.js";
 import { NoteComposer } from "./notes.js";
 import { attachQuickReplies, QuickReplyManager } from "./quick_replies.js";
+import { installInboxKeys } from "./inbox_keys.js";
 
 const EVENT_TYPES = [
   "message.received", "message.status", "message.queued", "message.sent", "message.failed",
@@ -50,7 +51,7 @@ lightbox.addEventListener("click", (event) => {
 
 const thread = new Thread({
   list: $("#messages"), scroll: $("#messages-scroll"), more: $("#messages-more"),
-  status: $("#messages-status"),
+  status: $("#messages-status"), announce: $("#thread-announce"),
   onReply: (message) => composer.replyTo(message),
   onRetry: (message, button) => retry(message, button),
   onEnlarge: (src, alt) => {
@@ -102,6 +103,7 @@ attachQuickReplies({
   }),
 });
 new QuickReplyManager({ opener: $("#qr-manage") });
+installInboxKeys({ sidebar, workflow, me, list: $("#chat-list") });
 
 function displayName(chat) {
   return chat.name && chat.name !== chat.phone ? chat.name : showPhone(chat.phone);

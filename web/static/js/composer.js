@@ -73,10 +73,16 @@ export class Composer {
       this.autosize();
     });
     el.attach.addEventListener("click", () => el.file.click());
-    el.file.addEventListener("change", () => {
-      if (el.file.files && el.file.files[0]) this.setFile(el.file.files[0]);
-      el.file.value = "";
-    });
+    // On a phone: the camera (the input's `capture`) beside the gallery and files.
+    const camera = $("#camera", root);
+    const cameraButton = $("#attach-camera", root);
+    if (camera && cameraButton) cameraButton.addEventListener("click", () => camera.click());
+    for (const input of [el.file, camera].filter(Boolean)) {
+      input.addEventListener("change", () => {
+        if (input.files && input.files[0]) this.setFile(input.files[0]);
+        input.value = "";
+      });
+    }
     el.remove.addEventListener("click", () => this.clearFile());
     el.replyCancel.addEventListener("click", () => this.cancelReply());
     el.text.addEventListener("paste", (event) => {

@@ -170,17 +170,37 @@ export class Notifier {
     if (looking) return;
     if (this.soundOn()) this.beep();
     if (!("Notification" in window) || Notification.permission !== "granted") return;
+    const title = (WHAT[n.kind] || WHAT.message)(n);
+    const options = { body: n.text || n.phone || "", tag: `crm-${n.id}`, data: { phone: n.phone || null } };
+    this.showThroughWorker(title, options).then((shown) => {
+      if (!shown) this.showInPage(title, options);
+    });
+  }
+
+  // Through the service worker when there is one: an installed app on Android may show
+  // notifications only that way (sw.js opens the chat when one is tapped).
+  async showThroughWorker(title, options) {
     try {
-      const shown = new Notification((WHAT[n.kind] || WHAT.message)(n), {
-        body: n.text || n.phone || "", tag: `crm-${n.id}`,
-      });
+      const registration = "serviceWorker" in navigator && navigator.serviceWorker.controller
+        ? await navigator.serviceWorker.getRegistration() : null;
+      if (!registration || !registration.active) return false;
+      await registration.showNotification(title, { ...options, icon: "/static/img/icon-192.png" });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  showInPage(title, options) {
+    try {
+      const shown = new Notification(title, options);
       shown.onclick = () => {
         window.focus();
-        if (n.phone) location.hash = `#/chat/${encodeURIComponent(n.phone)}`;
+        openChat(options.data.phone);
         shown.close();
       };
     } catch {
-      // some browsers allow notifications from a service worker only
+      // no way to show one here
     }
   }
 
@@ -266,6 +286,17 @@ export class Notifier {
     }
     draw();
   }
+}
+
+function openChat(phone) {
+  if (phone) location.hash = `#/chat/${encodeURIComponent(phone)}`;
+}
+
+// A notification the service worker showed was tapped: it asks this page to open the chat.
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    if (event.data && event.data.type === "crm:open-chat") openChat(event.data.phone);
+  });
 }
 
 function button(id, text, onClick) {

@@ -176,7 +176,7 @@ export class Sidebar {
       return;
     }
     const el = this.renderRow(chat);
-    row.el.replaceWith(el);
+    swapRow(row.el, el);
     row.el = el;
     row.chat = chat;
     if (moved && position > row.pos) {
@@ -191,7 +191,10 @@ export class Sidebar {
       anchor = anchor.nextElementSibling;
     }
     row.el.dataset.pos = String(position || 0);
-    if (anchor !== row.el) this.list.insertBefore(row.el, anchor);
+    if (anchor === row.el) return;
+    const had = row.el.contains(document.activeElement);
+    this.list.insertBefore(row.el, anchor);
+    if (had) row.el.querySelector("a").focus({ preventScroll: true });
   }
 
   makeRow(chat, position) {
@@ -219,7 +222,7 @@ export class Sidebar {
     for (const row of this.rows.values()) {
       if (row.el.dataset.stamp === this.stamp(row.chat)) continue;
       const el = this.renderRow(row.chat);
-      row.el.replaceWith(el);
+      swapRow(row.el, el);
       row.el = el;
     }
   }
@@ -283,4 +286,11 @@ export class Sidebar {
     li.dataset.stamp = this.stamp(chat);
     return li;
   }
+}
+
+// A row drawn again (news, a tick of the clock) keeps the keyboard focus if it had it.
+function swapRow(old, fresh) {
+  const had = old.contains(document.activeElement);
+  old.replaceWith(fresh);
+  if (had) fresh.querySelector("a").focus({ preventScroll: true });
 }

@@ -5,14 +5,17 @@
 
 import { api, Coalescer } from "./api.js";
 import { renderMessage } from "./bubble.js";
-import { dayLabel, parseTime } from "./format.js";
+import { dayLabel, parseTime, summary } from "./format.js";
 
 const PAGE = 50;
 const NEAR_BOTTOM = 120;
 
 export class Thread {
-  constructor({ list, scroll, more, status, onReply, onRetry, onEnlarge }) {
+  constructor({ list, scroll, more, status, announce, onReply, onRetry, onEnlarge }) {
     this.list = list;
+    // A polite live region: a new customer message in the open chat is read out once;
+    // ticks, reactions and re-renders are not (the list itself is not live).
+    this.announcer = announce || null;
     this.scroll = scroll;
     this.status = status;
     this.phone = null;
@@ -187,7 +190,7 @@ export class Thread {
         const key = JSON.stringify(message);
         if (key !== known.key) {
           const el = renderMessage(message, this.ctx);
-          known.el.replaceWith(el);
+          swap(known.el, el);
           Object.assign(known, { message, el, key });
           this.rerenderQuotesOf(message.id);
           changed = true;
@@ -197,6 +200,7 @@ export class Thread {
       }
       const el = this.make(message);
       changed = true;
+      if (this.ready && message.direction === "in") this.announce(message);
       if (previous) {
         previous.after(el);
       } else if (appendNew) {
@@ -228,7 +232,7 @@ export class Thread {
     for (const entry of this.messages.values()) {
       if (entry.message.type !== "template" && !entry.message.template) continue;
       const el = renderMessage(entry.message, this.ctx);
-      entry.el.replaceWith(el);
+      swap(entry.el, el);
       entry.el = el;
     }
     this.relabel();
@@ -238,10 +242,15 @@ export class Thread {
     for (const entry of this.messages.values()) {
       if (entry.message.reply_to === id) {
         const el = renderMessage(entry.message, this.ctx);
-        entry.el.replaceWith(el);
+        swap(entry.el, el);
         entry.el = el;
       }
     }
+  }
+
+  announce(message) {
+    if (!this.announcer) return;
+    this.announcer.textContent = `New message from ${this.chatName}: ${summary(message)}`;
   }
 
   // Show the day above the first message of each day.
@@ -283,4 +292,21 @@ export class Thread {
     for (const entry of this.messages.values()) if (entry.message.direction === "in") found = entry.message;
     return found;
   }
+}
+
+const FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]";
+
+// A bubble drawn again (a tick, a reaction) takes the place of the old one; if focus
+// was in the old one, it moves to the same control in the new one instead of falling
+// back to the page's body.
+function swap(old, fresh) {
+  const focused = document.activeElement;
+  const inside = focused && focused !== document.body && old.contains(focused);
+  const index = inside ? [...old.querySelectorAll(FOCUSABLE)].indexOf(focused) : -1;
+  old.replaceWith(fresh);
+  if (!inside) return;
+  const again = index >= 0 ? fresh.querySelectorAll(FOCUSABLE)[index] : null;
+  const target = again || fresh.querySelector(FOCUSABLE) || fresh;
+  if (target === fresh && !fresh.hasAttribute("tabindex")) fresh.tabIndex = -1;
+  target.focus({ preventScroll: true });
 }
