@@ -16,6 +16,8 @@ from quart import Quart
 from crm.api import (
     agents,
     automations,
+    contacts,
+    contacts_page,
     errors,
     guard,
     health,
@@ -61,7 +63,8 @@ BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.bluep
               send.blueprint, media_api.blueprint, templates.blueprint, read_chat.blueprint,
               channel_api.blueprint, openapi.blueprint,
               team.blueprint, notes.blueprint, labels.blueprint, quick_replies.blueprint,
-              notifications.blueprint, presence.blueprint, automations.blueprint)
+              notifications.blueprint, presence.blueprint, automations.blueprint,
+              contacts.blueprint, contacts_page.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
