@@ -133,14 +133,14 @@ PROJECTION = Projection(
 
 # -- reading --------------------------------------------------------------------------
 
-_COLUMNS = "phone, name, attributes, source, updated_at, edited, edited_by, edited_at"
+_COLUMNS = "phone, name, attributes, source, updated_at"
 
 
 def _customer(row: tuple) -> dict[str, Any]:
-    phone, name, attributes, source, updated_at, edited, edited_by, edited_at = row
+    """The shape of ``GET /api/customers/<phone>`` (the contact list says more)."""
+    phone, name, attributes, source, updated_at = row
     return {"phone": phone, "name": name, "attributes": json.loads(attributes),
-            "source": source, "updated_at": updated_at, "edited": json.loads(edited),
-            "edited_by": edited_by, "edited_at": edited_at}
+            "source": source, "updated_at": updated_at}
 
 
 def get_customer(db: sqlite3.Connection, phone: str) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ import { ChatViews } from "./tabs.js";
 import { Workflow } from "./workflow.js";
 import { NoteComposer } from "./notes.js";
 import { attachQuickReplies, QuickReplyManager } from "./quick_replies.js";
+import { NewChat } from "./new_chat.js";
 
 const EVENT_TYPES = [
   "message.received", "message.status", "message.queued", "message.sent", "message.failed",
@@ -102,6 +103,7 @@ attachQuickReplies({
   }),
 });
 new QuickReplyManager({ opener: $("#qr-manage") });
+new NewChat({ opener: $("#new-chat"), open: (key) => { location.hash = `#/chat/${encodeURIComponent(key)}`; } });
 
 function displayName(chat) {
   return chat.name && chat.name !== chat.phone ? chat.name : showPhone(chat.phone);
