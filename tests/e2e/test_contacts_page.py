@@ -95,7 +95,8 @@ def test_start_a_conversation_from_the_contacts_page(agent_page, live: LiveServe
     page.get_by_role("button", name="Send template").click()
 
     sent = page.locator("#messages li.msg[data-type='template']")
-    expect(sent.locator(".template-body")).to_have_text("Hi Dee, here is your kayak trip on Sunday.")
+    expect(sent.locator(".template-body")).to_have_text(
+        "Hi Dee, here is your kayak trip on Sunday.")
     expect(sent.locator(".template-media img")).to_be_visible()
     expect(chat_row(page, DEE)).to_be_visible()
     expect(chat_row(page, DEE)).to_contain_text("Dee Lima")
