@@ -123,5 +123,7 @@ async def check_number() -> dict[str, Any]:
             services().settings.default_country_code))
     except BadPhone as exc:
         raise BadRequest(str(exc), code="bad_phone") from None
+    if not phone.isascii():  # other scripts' digits: not a number WhatsApp reaches
+        raise BadRequest(f"{typed!r} is not a phone number", code="bad_phone")
     contact = await services().db.read(contacts.get_contact, phone, scope())
     return {"phone": phone, "contact": contact}

@@ -24,7 +24,7 @@ from crm.projections.chats import Condition
 from crm.projections.team_view import ChatFilter, Scope
 
 #: A cursor this module gives out.
-CURSOR = re.compile(r"c\d{1,19}|p[A-Za-z0-9.]{0,200}")
+CURSOR = re.compile(r"c[0-9]{1,18}|p[A-Za-z0-9.]{0,200}")
 
 
 def opted_out_sql(key: str) -> str:
