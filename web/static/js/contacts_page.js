@@ -209,6 +209,9 @@ $("#contacts-filters").addEventListener("submit", (event) => {
 });
 el.more.addEventListener("click", () => load(true));
 
+// /contacts?q=... (a link from elsewhere) starts with that search.
+el.search.value = new URLSearchParams(location.search).get("q") || "";
+
 api("/api/labels").then((answer) => {
   for (const label of (answer && answer.labels) || []) el.label.append(h("option", { value: label.name, text: label.name }));
 }).catch(() => {});
