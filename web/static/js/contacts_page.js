@@ -209,10 +209,14 @@ $("#contacts-filters").addEventListener("submit", (event) => {
 });
 el.more.addEventListener("click", () => load(true));
 
-// /contacts?q=... (a link from elsewhere) starts with that search.
+// /contacts?q=... (the inbox's "Edit in Contacts") starts with that search, and opens
+// the contact's panel when it finds exactly one.
 el.search.value = new URLSearchParams(location.search).get("q") || "";
+const linked = Boolean(el.search.value);
 
 api("/api/labels").then((answer) => {
   for (const label of (answer && answer.labels) || []) el.label.append(h("option", { value: label.name, text: label.name }));
 }).catch(() => {});
-load();
+load().then(() => {
+  if (linked && rows.length === 1) choose(rows[0]);
+});
