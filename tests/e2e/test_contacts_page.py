@@ -124,4 +124,9 @@ def test_start_a_conversation_from_the_contacts_page(agent_page, live: LiveServe
     dialog.locator(".new-chat-match").filter(has_text="Ana").click()
     expect(page).to_have_url(f"{live.url}/#/chat/{ANA}")
     expect(page.locator("#messages li.msg").filter(has_text="hello there")).to_be_visible()
+    # The inbox's customer panel links to the contact, whose panel opens at once.
+    page.goto(f"/#/chat/{DEE}")
+    page.get_by_role("button", name="Customer details").click()
+    page.get_by_role("link", name="Edit in Contacts").click()
+    expect(page.locator("#contact-name")).to_have_text("Dee Lima")
     assert page.errors == []
