@@ -15,7 +15,9 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +259,27 @@ def test_the_csv_export_neutralises_formulas(live: LiveServer, http: httpx.Clien
     assert done.returncode == 0, done.stderr
     assert out.read_bytes().decode("utf-8") == answer.text
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+
+
+def test_two_agents_editing_different_fields_at_once_both_keep_their_edit(
+        live: LiveServer) -> None:
+    """Each edit records only its own fields, so neither undoes the other, whichever
+    request read the customer first."""
+    start = threading.Barrier(2)
+    edits = [{"attributes": {"Shoe": "42"}}, {"attributes": {"Lunch": "vegan"}}]
+
+    def edit(body: dict[str, Any]) -> int:
+        with live.client(headers=admin_headers(live)) as own:
+            start.wait(timeout=10)
+            return own.patch(f"/api/customers/{ANA}", json=body).status_code
+
+    for _ in range(3):
+        with ThreadPoolExecutor(2) as pool:
+            assert list(pool.map(edit, edits)) == [200, 200]
+        with live.client(headers=admin_headers(live)) as http:
+            attributes = one(http, ANA)["attributes"]
+        assert (attributes["Shoe"], attributes["Lunch"]) == ("42", "vegan")
+        with live.client(headers=admin_headers(live)) as http:
+            cleared = http.patch(f"/api/customers/{ANA}",
+                                 json={"attributes": {"Shoe": None, "Lunch": None}})
+            assert cleared.status_code == 200
