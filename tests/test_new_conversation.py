@@ -158,3 +158,12 @@ def test_a_file_of_the_thread_can_be_the_header(http: httpx.Client, live: LiveSe
     refused(http.post("/api/send", json={"phone": NEW, "template": template,
                                          "header_media": {"message_id": photo["id"]}}),
             400, "bad_header_media")  # not a message of that chat
+
+    # An API client may name the file itself, as Meta takes it: a link, passed as is.
+    linked = {"type": "header", "parameters": [
+        {"type": "image", "image": {"link": "https://cdn.example/kayak.jpg"}}]}
+    answer = http.post("/api/send", json={"phone": phone, "template": {
+        **template, "components": [linked, *COMPONENTS]}})
+    assert answer.status_code == 202, answer.text
+    payload = accepted_by_meta(sandbox, answer.json()["message"]["id"])
+    assert payload["template"]["components"][0] == linked

@@ -4,8 +4,10 @@ A template whose header is an image, a video or a document needs that file with 
 send. It comes either with the send, as a multipart form (``phone``, ``template``: the
 same JSON object as a JSON send, ``file``), or from the thread, as
 ``"header_media": {"message_id": <a message of this chat with a kept file>}`` in a
-JSON send. The file is kept like any other outbound file; the sender uploads it to
-Meta and puts the media id in the header's parameter (``crm.whatsapp.outbound``).
+JSON send (an API client may instead name the file in the header's parameter itself, a
+``link`` or a Meta media id, as Meta takes it). The file is kept like any other outbound
+file; the sender uploads it to Meta and puts the media id in the header's parameter
+(``crm.whatsapp.outbound``).
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ async def check_template(draft: Draft) -> None:
         if not given:
             return
     if not given:
+        if _linked(draft.template.get("components") or [], kind):
+            return  # an API client's own link (or Meta media id): Meta fetches it
         raise HeaderMediaError(f"the template {draft.template['name']} has a {kind} header: "
                                "send it with the file (upload one, or choose one of the thread)")
     if draft.media_from is not None:
@@ -94,3 +98,15 @@ async def _thread_file(phone: str, message_id: str) -> dict[str, Any]:
     if media.get("filename"):
         found["filename"] = media["filename"]
     return {k: v for k, v in found.items() if v is not None}
+
+
+def _linked(components: list[dict[str, Any]], kind: str | None) -> bool:
+    """Whether the header already names its file (``{"link": ...}`` or ``{"id": ...}``)."""
+    for component in components:
+        if str(component.get("type")).lower() != "header":
+            continue
+        for parameter in component.get("parameters") or []:
+            media = parameter.get(kind) if isinstance(parameter, dict) else None
+            if isinstance(media, dict) and (media.get("link") or media.get("id")):
+                return True
+    return False
