@@ -16,6 +16,8 @@ from quart import Quart
 from crm.api import (
     agents,
     automations,
+    contacts,
+    contacts_page,
     errors,
     guard,
     health,
@@ -63,7 +65,7 @@ BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.bluep
               channel_api.blueprint, openapi.blueprint,
               team.blueprint, notes.blueprint, labels.blueprint, quick_replies.blueprint,
               notifications.blueprint, presence.blueprint, automations.blueprint,
-              pwa.blueprint)
+              pwa.blueprint, contacts.blueprint, contacts_page.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"

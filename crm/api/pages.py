@@ -67,11 +67,15 @@ def _page(body: str) -> Response:
     return response
 
 
+#: Each page's own module: not preloaded by the others.
+ENTRY_POINTS = ("app.js", "agents_page.js", "automations_page.js", "contacts_page.js",
+                "theme.js", "shell.js")
+
+
 def modules(root: Path = STATIC / "js") -> list[str]:
     """The page's ES modules but the entry point, preloaded together (no import waterfall)."""
     return sorted(p.name for p in root.glob("*.js")
-                  if p.name not in ("app.js", "agents_page.js", "automations_page.js",
-                                    "theme.js", "shell.js"))
+                  if p.name not in ENTRY_POINTS)
 
 
 @blueprint.app_context_processor

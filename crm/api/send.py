@@ -29,6 +29,7 @@ from crm.api.send_input import (
     text_draft,
 )
 from crm.api.services import services
+from crm.api.template_input import check_template, form_template_draft, media_from
 from crm.events import AppendResult, Connection, Database, EventStore, NewEvent, RecordedEvent
 from crm.events.messages import MessageQueued, chat_stream
 from crm.events.sending import MessageRetry
@@ -127,13 +128,17 @@ async def _draft() -> tuple[Draft, Guard]:
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         form = await request.form
         files = await request.files
+        if form.get("template"):  # a template with its header's file
+            return form_template_draft(form, files.get("file")), guard_of(form)
         return file_draft(form, files.get("file")), guard_of(form)
     body = await json_body(force=True)
     if not isinstance(body, dict):
         raise BadRequest("send a JSON object (text or template) or a multipart form (file)",
                          code="bad_json")
     if "template" in body:
-        return template_draft(body), guard_of(body)
+        draft = template_draft(body)
+        draft.media_from = media_from(body)
+        return draft, guard_of(body)
     return text_draft(body), guard_of(body)
 
 
@@ -179,6 +184,7 @@ async def send() -> tuple[Response, int]:
     # whatever else is wrong with the send; then the stale-reply guard, last.
     beside = await check_access(agent, draft.phone)
     await _check_chat(draft)
+    await check_template(draft)
     await claim_turn(agent, draft.phone, guard)
     if draft.file is not None:
         content, mime, filename = draft.file

@@ -36,6 +36,8 @@ class Draft:
     reply_to: str | None = None
     file: tuple[bytes, str, str | None] | None = None  # content, mime type, file name
     media: dict[str, Any] | None = field(default=None)
+    #: A template's header file taken from this message of the thread.
+    media_from: str | None = None
 
 
 def phone_of(value: Any, *, new_chat: bool) -> str:

@@ -2,7 +2,9 @@
 
 Fetched from the Graph API and kept in the log (``templates.fetched``), so the list
 is there when Meta is not, and every worker serves the same one. The first read
-fetches them if they never were.
+fetches them if they never were. Each template carries ``parameters``, what an agent
+fills in to send it, and ``unsupported`` (see ``crm.whatsapp.template_params``).
+Fetching again is for admins: it replaces the list every agent sees.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from typing import Any
 from quart import Blueprint, request
 
 from crm.api.errors import ApiError, ServiceUnavailable
-from crm.api.guard import current_agent
+from crm.api.guard import current_agent, require_admin
 from crm.api.services import services
 from crm.projections import templates
 from crm.sender.service import refresh_templates
 from crm.whatsapp.errors import GraphError
+from crm.whatsapp.template_params import parameters
 
 blueprint = Blueprint("templates", __name__)
 
@@ -42,8 +45,10 @@ async def _refresh() -> None:
 async def _listing() -> dict[str, Any]:
     db = services().db
     approved_only = request.args.get("all") not in ("1", "true")
-    return {"templates": await db.read(templates.list_templates, approved_only),
-            "fetched_at": await db.read(templates.fetched_at)}
+    listed = await db.read(templates.list_templates, approved_only)
+    for template in listed:
+        template["parameters"], template["unsupported"] = parameters(template)
+    return {"templates": listed, "fetched_at": await db.read(templates.fetched_at)}
 
 
 @blueprint.get("/api/templates")
@@ -55,5 +60,6 @@ async def list_templates() -> dict[str, Any]:
 
 @blueprint.post("/api/templates/refresh")
 async def refresh() -> dict[str, Any]:
+    require_admin()
     await _refresh()
     return await _listing()

@@ -51,7 +51,9 @@ def parse(rows: Rows, settings: Settings) -> Table:
 def plan(table: Table, source: str, current: dict[str, tuple[str | None, str, int]],
          actor: str = "system") -> list[NewEvent]:
     """``customer.updated`` for each customer that is new or differs in name or
-    attributes from the projection (``customers.current_rows``)."""
+    attributes from what the sheet said last (``customers.current_rows``): an agent's
+    edit since is not a difference (the projection keeps it unless the sheet changed
+    that field)."""
     events = []
     for customer in table.customers:
         attributes = attributes_text(customer.attributes)

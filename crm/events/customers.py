@@ -20,7 +20,14 @@ class CustomerUpdated(Event):
 
     ``phone`` is WhatsApp's form (digits only, country code first), the same text as a
     chat's key; ``attributes`` are the row's other columns by header; ``source`` says
-    where the row came from (``sheet:<id or name>``, ``csv:<file name>``).
+    where the row came from (``sheet:<id or name>``, ``csv:<file name>``, ``agent`` for
+    an agent's edit in the page or the API).
+
+    ``fields`` is None for a row of the list (the whole row, as the sheet says it). An
+    agent's edit names the fields it sets (``name``, ``attributes.<column>``): the event
+    carries the customer as it stands after the edit, but only those fields are the
+    agent's, and a later sheet row replaces them only where the sheet changed them
+    (see ``crm.projections.customers``).
     """
 
     type = "customer.updated"
@@ -28,3 +35,10 @@ class CustomerUpdated(Event):
     name: str | None = None
     attributes: dict[str, str] = {}
     source: str
+    fields: list[str] | None = None
+
+
+#: The ``source`` of an agent's edit.
+AGENT_SOURCE = "agent"
+#: The field name of an attribute in ``CustomerUpdated.fields``.
+ATTRIBUTE_PREFIX = "attributes."

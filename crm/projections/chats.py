@@ -127,9 +127,11 @@ def on_read(event: RecordedEvent, tx: Transaction) -> None:
 
 def on_customer(event: RecordedEvent, tx: Transaction) -> None:
     """The customer list named (or renamed) this number: the chat shows it first,
-    whatever identifier the chat is keyed by (a username customer linked to it)."""
-    tx.execute("UPDATE chats SET customer_name = ? WHERE phone = ?",
-               (event.data.get("name") or None, identities.chat_of(tx, event.data["phone"])))
+    whatever identifier the chat is keyed by (a username customer linked to it). The
+    name is the ``customers`` row's (folded just before): a sheet row does not replace
+    a name an agent corrected unless the sheet changed it."""
+    tx.execute(f"UPDATE chats SET customer_name = {_CUSTOMER_NAME} WHERE phone = ?",
+               (event.data["phone"], identities.chat_of(tx, event.data["phone"])))
 
 
 def on_linked(event: RecordedEvent, tx: Transaction) -> None:
@@ -187,7 +189,7 @@ def merge(event: RecordedEvent, tx: Transaction) -> None:
 
 
 PROJECTION = Projection(
-    name="chats", version=2,
+    name="chats", version=3,
     schema=SCHEMA,
     tables=("chats",),
     handlers={

@@ -80,3 +80,15 @@ def fetched_at(db: sqlite3.Connection) -> str | None:
     """When the list was last fetched (None: never, so it should be)."""
     row = db.execute("SELECT at FROM templates_fetched WHERE one = 1").fetchone()
     return row[0] if row else None
+
+
+def get_template(db: sqlite3.Connection, name: str, language: str) -> dict[str, Any] | None:
+    """One template as last fetched (any status), or None."""
+    row = db.execute("SELECT name, language, category, status, components, extra FROM "
+                     "templates WHERE name = ? AND language = ?", (name, language)).fetchone()
+    if row is None:
+        return None
+    template = json.loads(row[5])
+    template.update(name=row[0], language=row[1], category=row[2], status=row[3],
+                    components=json.loads(row[4]))
+    return template

@@ -380,6 +380,29 @@ def _invalid(payload: dict[str, Any], sandbox: Sandbox) -> tuple[int, str] | Non
         if found[0]["category"] == "AUTHENTICATION" and not payload.get("to"):
             return 131062, ("Authentication templates cannot be sent to a business-scoped "
                             "user ID; send to the phone number instead.")
+        return _header_problem(found[0], template.get("components") or [], sandbox)
     else:
         return 100, f"Unsupported message type {kind!r} in the sandbox"
+    return None
+
+
+def _header_problem(template: dict[str, Any], components: list[Any],
+                    sandbox: Sandbox) -> tuple[int, str] | None:
+    """As Meta: a media header needs its file (an uploaded id or a link) in every send."""
+    header = next((c for c in template.get("components", [])
+                   if c.get("type") == "HEADER"), None)
+    kind = str((header or {}).get("format", "")).lower()
+    if kind not in ("image", "video", "document"):
+        return None
+    sent = next((c for c in components if isinstance(c, dict)
+                 and str(c.get("type")).lower() == "header"), {})
+    parameters = sent.get("parameters") or [{}]
+    media = parameters[0].get(kind) if parameters[0].get("type") == kind else None
+    if not isinstance(media, dict):
+        return 132012, (f"Parameter format does not match format in the created template: "
+                        f"the header needs a {kind}")
+    with sandbox.lock:
+        known = media.get("link") or media.get("id") in sandbox.media
+    if not known:
+        return 131053, f"Media upload error: unknown media id {media.get('id')}"
     return None

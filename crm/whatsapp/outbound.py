@@ -51,7 +51,8 @@ def message_payload(data: dict[str, Any], *, media_id: str | None = None,
         body: dict[str, Any] = {"name": template.get("name"),
                                 "language": {"code": template.get("language")}}
         if template.get("components"):
-            body["components"] = template["components"]
+            body["components"] = _header_file(template["components"], media_id,
+                                              data.get("media"))
         payload["template"] = body
     elif kind in MEDIA_KINDS:
         if media_id is None:
@@ -69,3 +70,27 @@ def message_payload(data: dict[str, Any], *, media_id: str | None = None,
     if reply_wamid:
         payload["context"] = {"message_id": reply_wamid}
     return payload
+
+
+def _header_file(components: list[dict[str, Any]], media_id: str | None,
+                 media: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A media header's parameter with the id of the file the sender uploaded (the
+    queued template names the kind only: the id exists once the upload is done)."""
+    if media_id is None:
+        return components
+    found = []
+    for component in components:
+        if str(component.get("type")).lower() == "header":
+            parameters = []
+            for parameter in component.get("parameters") or []:
+                kind = parameter.get("type")
+                if kind in ("image", "video", "document"):
+                    file: dict[str, Any] = {"id": media_id}
+                    name = (media or {}).get("filename")
+                    if kind == "document" and name:
+                        file["filename"] = name
+                    parameter = {"type": kind, kind: file}
+                parameters.append(parameter)
+            component = {**component, "parameters": parameters}
+        found.append(component)
+    return found

@@ -24,6 +24,7 @@ import { Workflow } from "./workflow.js";
 import { NoteComposer } from "./notes.js";
 import { attachQuickReplies, QuickReplyManager } from "./quick_replies.js";
 import { installInboxKeys } from "./inbox_keys.js";
+import { NewChat } from "./new_chat.js";
 
 const EVENT_TYPES = [
   "message.received", "message.status", "message.queued", "message.sent", "message.failed",
@@ -104,6 +105,7 @@ attachQuickReplies({
 });
 new QuickReplyManager({ opener: $("#qr-manage") });
 installInboxKeys({ sidebar, workflow, me, list: $("#chat-list") });
+new NewChat({ opener: $("#new-chat"), open: (key) => { location.hash = `#/chat/${encodeURIComponent(key)}`; } });
 
 function displayName(chat) {
   return chat.name && chat.name !== chat.phone ? chat.name : showPhone(chat.phone);

@@ -53,7 +53,9 @@ export class Composer {
       onForce: (phone) => { if (this.chat && this.chat.phone === phone) this.send({ force: true }); },
       onEdit: () => this.el.text.focus(),
     });
-    this.templates = new TemplatePicker({ root, send: (template) => this.sendTemplate(template) });
+    this.templates = new TemplatePicker({
+      root, send: (built) => this.sendTemplate(built), phone: () => (this.chat ? this.chat.phone : null),
+    });
     const el = this.el;
     el.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -258,10 +260,20 @@ export class Composer {
     }
   }
 
-  async sendTemplate(template) {
+  // {template, file?, mediaFrom?} from the picker: a media header's file goes with it.
+  async sendTemplate({ template, file = null, mediaFrom = null }) {
     const chat = this.chat;
     if (!chat || this.inflight.has(chat.phone)) return false;
-    return this.post(chat, { method: "POST", json: { phone: chat.phone, template } });
+    if (file) {
+      const form = new FormData();
+      form.append("phone", chat.phone);
+      form.append("template", JSON.stringify(template));
+      form.append("file", file, file.name);
+      return this.post(chat, { method: "POST", form });
+    }
+    const json = { phone: chat.phone, template };
+    if (mediaFrom) json.header_media = { message_id: mediaFrom };
+    return this.post(chat, { method: "POST", json });
   }
 
   // An error for `chat`: shown now if it is still open, else when the agent returns.

@@ -145,12 +145,20 @@ function template(message, ctx) {
             params.length ? h("p", { class: "text-sm text-slate-600", text: params.join(" · ") }) : null];
   }
   const shown = rendered(definition, tpl);
-  return [label,
+  return [label, headerFile(shown.media, message, ctx),
     shown.header ? h("p", { class: "template-header font-semibold", text: shown.header }) : null,
     shown.body ? text(shown.body, "template-body") : null,
     shown.footer ? h("p", { class: "template-footer mt-0.5 text-xs text-slate-500", text: shown.footer }) : null,
     shown.buttons.length ? h("ul", { class: "template-buttons mt-1 flex flex-col gap-0.5", "aria-label": "Buttons" },
       shown.buttons.map((words) => h("li", { class: "rounded-md bg-white/70 py-1 text-center text-sm font-medium text-sky-700", text: words }))) : null];
+}
+
+// A media header: the file the agent sent with the template (the message's own file).
+function headerFile(kind, message, ctx) {
+  if (!kind || !message.media) return null;
+  const shown = { ...message, caption: null };
+  const nodes = kind === "image" ? image(shown, ctx) : kind === "video" ? video(shown) : documentLink(shown);
+  return h("div", { class: "template-media mb-1" }, nodes);
 }
 
 function placeholder(message) {

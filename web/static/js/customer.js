@@ -13,6 +13,7 @@ export class CustomerPanel {
     this.list = $("#customer-attributes");
     this.source = $("#customer-source");
     this.preferences = $("#customer-preferences");
+    this.edit = $("#customer-edit");
     this.phone = null;
     this.toggle.addEventListener("click", () => {
       const open = this.panel.hidden;
@@ -23,6 +24,7 @@ export class CustomerPanel {
 
   async show(phone) {
     this.phone = phone;
+    if (this.edit) this.edit.href = `/contacts?q=${encodeURIComponent(phone)}`;
     let customer = null;
     let preferences = [];
     const key = encodeURIComponent(phone);

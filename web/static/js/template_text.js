@@ -53,7 +53,10 @@ export function fill(text, parameters) {
   });
 }
 
-// {header, body, footer, buttons} as text, from the definition and what was sent.
+const MEDIA_FORMATS = new Set(["IMAGE", "VIDEO", "DOCUMENT"]);
+
+// {header, body, footer, buttons} as text, from the definition and what was sent;
+// `media` is "image", "video" or "document" when the header is that file.
 export function rendered(template, sent) {
   const parametersOf = (type) => {
     const component = ((sent && sent.components) || []).find((c) => c && String(c.type).toLowerCase() === type);
@@ -67,6 +70,7 @@ export function rendered(template, sent) {
     header: header && header.text && (!header.format || String(header.format).toUpperCase() === "TEXT")
       ? fill(header.text, parametersOf("header")) : "",
     body: body ? fill(body.text, parametersOf("body")) : "",
+    media: header && MEDIA_FORMATS.has(String(header.format || "").toUpperCase()) ? String(header.format).toLowerCase() : null,
     footer: footer && footer.text ? String(footer.text) : "",
     buttons: ((buttons && buttons.buttons) || []).map((b) => (b && b.text) || "").filter(Boolean),
   };
