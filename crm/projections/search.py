@@ -1,0 +1,181 @@
+"""The ``search`` projection: every message's words, notes and customers, in an FTS5
+index.
+
+``search_docs`` holds one row per findable thing (a message, a note, a customer) with
+its text as the index holds it (``crm.search.text.prepare``: CJK runs as bigrams);
+``search_index`` is an FTS5 index over those columns (external content: the text is
+stored once, in ``search_docs``, which replay compares row by row). Handlers keep
+the two in step: a row is deleted from the index with the values it was indexed with,
+then indexed again with its new ones.
+
+A message's row is derived from its ``messages`` row (which this projection runs
+after): the text or caption, the edited text beside the original, a document's file
+name; a revoked message has none. An edit or revoke that arrives before its message
+waits in ``messages`` and is applied when the message appears, so reading the row then
+sees it. A row's ``id`` is its creating event's position times four plus its kind: the
+index's rowid, so newest first is ``ORDER BY rowid DESC`` and the cursor is an id.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from crm.events import RecordedEvent
+from crm.projections import chats, identities
+from crm.projections.base import Projection
+from crm.projections.transaction import Transaction
+from crm.search.text import prepare_all
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS search_docs (
+    id     INTEGER PRIMARY KEY,
+    kind   TEXT NOT NULL,
+    ref    TEXT NOT NULL,
+    phone  TEXT NOT NULL,
+    body   TEXT NOT NULL,
+    edits  TEXT NOT NULL,
+    file   TEXT NOT NULL,
+    other  TEXT NOT NULL,
+    UNIQUE (kind, ref)
+);
+CREATE INDEX IF NOT EXISTS search_docs_by_phone ON search_docs(phone);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(
+    body, edits, file, other, content='search_docs', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 2'
+);
+"""
+
+#: The kinds of rows, and the offset each adds to its id (one event may make several).
+KINDS = {"message": 0, "note": 1, "customer": 2}
+TEXT_COLUMNS = ("body", "edits", "file", "other")
+
+_DOC = "SELECT id, body, edits, file, other FROM search_docs WHERE kind = ? AND ref = ?"
+_UNINDEX = ("INSERT INTO search_index (search_index, rowid, body, edits, file, other) "
+            "VALUES ('delete', ?, ?, ?, ?, ?)")
+_INDEX = "INSERT INTO search_index (rowid, body, edits, file, other) VALUES (?, ?, ?, ?, ?)"
+
+
+def _put(tx: Transaction, kind: str, ref: str, phone: str, position: int,
+         texts: tuple[str, str, str, str] | None) -> None:
+    """Make the row of ``(kind, ref)`` hold ``texts`` (None: the row goes)."""
+    row = tx.fetchone(_DOC, (kind, ref))
+    if row is not None:
+        if texts is not None and tuple(row[1:]) == texts:
+            return
+        tx.execute(_UNINDEX, row)
+        if texts is None:
+            tx.execute("DELETE FROM search_docs WHERE id = ?", (row[0],))
+            return
+        tx.execute("UPDATE search_docs SET body = ?, edits = ?, file = ?, other = ? "
+                   "WHERE id = ?", (*texts, row[0]))
+        tx.execute(_INDEX, (row[0], *texts))
+        return
+    if texts is None or not any(texts):
+        return
+    doc_id = position * 4 + KINDS[kind]
+    tx.execute("INSERT INTO search_docs (id, kind, ref, phone, body, edits, file, other) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (doc_id, kind, ref, phone, *texts))
+    tx.execute(_INDEX, (doc_id, *texts))
+
+
+# -- messages -------------------------------------------------------------------------
+
+_MESSAGE = ("SELECT id, phone, text, caption, media, extra, position FROM messages "
+            "WHERE {} = ?")
+
+
+def message_texts(text: str | None, caption: str | None, media: dict[str, Any] | None,
+                  extra: dict[str, Any]) -> tuple[str, str, str, str] | None:
+    """What a message is found by; None once it was revoked."""
+    if extra.get("revoked"):
+        return None
+    edited = extra.get("edited") or {}
+    filename = media.get("filename") if isinstance(media, dict) else None
+    return (prepare_all([text, caption]), prepare_all([edited.get("text")]),
+            prepare_all([filename if isinstance(filename, str) else None]), "")
+
+
+def _refresh_message(tx: Transaction, column: str, value: str | None) -> None:
+    if not value:
+        return
+    row = tx.fetchone(_MESSAGE.format(column), (value,))
+    if row is None:
+        return  # an edit or revoke waiting for its message (messages keeps it)
+    message_id, phone, text, caption, media, extra, position = row
+    texts = message_texts(text, caption, json.loads(media) if media else None,
+                          json.loads(extra) if extra else {})
+    _put(tx, "message", message_id, phone, position, texts)
+
+
+def _merge(event: RecordedEvent, tx: Transaction) -> None:
+    """Chats merged at this event: their rows follow (as in ``messages``, ``notes``)."""
+    for absorbed, into in identities.merged_at(tx, event.position):
+        tx.execute("UPDATE search_docs SET phone = ? WHERE phone = ?", (into, absorbed))
+
+
+def on_message(event: RecordedEvent, tx: Transaction) -> None:
+    _merge(event, tx)
+    data = event.data
+    kind = data.get("message_type")
+    if kind in ("edit", "revoke"):
+        body = data.get(kind) or {}
+        _refresh_message(tx, "wamid", body.get("original_message_id"))
+    elif kind != "reaction":
+        _refresh_message(tx, "id", event.id)
+    _refresh_customer(tx, identities.chat_of(tx, data["phone"]), event.position,
+                      named=chats.profile_name(data) is not None)
+
+
+def on_queued(event: RecordedEvent, tx: Transaction) -> None:
+    _refresh_message(tx, "id", event.data["message_id"])
+    _refresh_customer(tx, identities.chat_of(tx, event.data["phone"]), event.position,
+                      named=False)
+
+
+# -- notes and customers --------------------------------------------------------------
+
+def on_note(event: RecordedEvent, tx: Transaction) -> None:
+    data = event.data
+    _put(tx, "note", data["note_id"], identities.chat_of(tx, data["phone"]), event.position,
+         (prepare_all([data["text"]]), "", "", ""))
+
+
+def customer_texts(key: str, name: str | None, profile: str | None,
+                   attributes: dict[str, Any]) -> tuple[str, str, str, str]:
+    values = [v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+              for _, v in sorted(attributes.items()) if v not in (None, "")]
+    return (prepare_all([name, profile]), "", "", prepare_all([key, *values]))
+
+
+def _refresh_customer(tx: Transaction, key: str, position: int, *, named: bool) -> None:
+    """The row of the customer known by ``key`` (a chat key, or a number on the
+    customer list): the list's name and attributes, WhatsApp's profile name. A message
+    without a profile name changes nothing once the row exists."""
+    if not named and tx.fetchval("SELECT 1 FROM search_docs WHERE kind = 'customer' "
+                                 "AND ref = ?", (key,)):
+        return
+    customer = tx.fetchone("SELECT name, attributes FROM customers WHERE phone = ?", (key,))
+    profile = tx.fetchval("SELECT profile_name FROM chats WHERE phone = ?", (key,))
+    name, attributes = customer if customer else (None, "{}")
+    _put(tx, "customer", key, identities.chat_of(tx, key), position,
+         customer_texts(key, name, profile, json.loads(attributes)))
+
+
+def on_customer(event: RecordedEvent, tx: Transaction) -> None:
+    _refresh_customer(tx, event.data["phone"], event.position, named=True)
+
+
+PROJECTION = Projection(
+    name="search", version=1, schema=SCHEMA, tables=("search_docs", "search_index"),
+    # Reads identities, messages, chats and customers: their group, and after them.
+    replay_group=1,
+    handlers={
+        "customer.linked": _merge,
+        "customer.updated": on_customer,
+        "message.received": on_message,
+        "message.echoed": on_message,
+        "message.queued": on_queued,
+        "note.added": on_note,
+    },
+)
