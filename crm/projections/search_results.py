@@ -14,20 +14,36 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from crm.projections import chats, customers, identities, messages, notes
+from crm.projections import customers, identities, messages, notes
 from crm.projections.chats import Condition
 from crm.search.highlight import spans
 from crm.search.query import Query
 
 
-def _message(db: sqlite3.Connection, message_id: str) -> dict[str, Any] | None:
-    row = db.execute(f"SELECT {messages.COLUMNS} FROM messages WHERE id = ?",
-                     (message_id,)).fetchone()
-    if row is None:
-        return None
-    item = messages.message_from_row(row)
-    item["position"] = row[16]
-    return item
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+def _messages(db: sqlite3.Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The thread items (with ``position``) of these message ids."""
+    rows = db.execute(f"SELECT {messages.COLUMNS} FROM messages WHERE id IN "
+                      f"({_marks(len(ids))})", ids).fetchall() if ids else []
+    found = {}
+    for row in rows:
+        item = messages.message_from_row(row)
+        item["position"] = row[16]
+        found[item["id"]] = item
+    return found
+
+
+def _chats(db: sqlite3.Connection, keys: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """``key -> (name as the chat list shows it, profile name)`` of the chats that
+    exist (the name falls back to the username, then the key, as there)."""
+    rows = db.execute("SELECT phone, customer_name, profile_name FROM chats WHERE phone IN "
+                      f"({_marks(len(keys))})", keys).fetchall() if keys else []
+    known = identities.identifiers(db, [row[0] for row in rows])
+    return {key: (customer or profile or known[key].get("username") or key, profile)
+            for key, customer, profile in rows}
 
 
 def _message_fields(message: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -59,11 +75,9 @@ def _highlight(fields: list[tuple[str, str | None]], query: Query
     return None, []
 
 
-def _customer(db: sqlite3.Connection, key: str, chat: dict[str, Any] | None
-              ) -> dict[str, Any]:
+def _customer(db: sqlite3.Connection, key: str, profile: str | None) -> dict[str, Any]:
     row = customers.get_customer(db, key) or {}
-    return {"phone": key, "name": row.get("name"),
-            "profile_name": chat.get("profile_name") if chat else None,
+    return {"phone": key, "name": row.get("name"), "profile_name": profile,
             "attributes": row.get("attributes") or {}}
 
 
@@ -91,27 +105,24 @@ def search(db: sqlite3.Connection, query: Query, *, phone: str | None = None,
         (*params, limit + 1)).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
-    found: dict[str, dict[str, Any] | None] = {}
+    names = _chats(db, list(dict.fromkeys(row[3] for row in rows)))
+    found = _messages(db, [row[2] for row in rows if row[1] == "message"])
     results = []
     for _id, kind, ref, chat_key in rows:
-        if chat_key not in found:
-            found[chat_key] = chats.get_chat(db, chat_key)
-        chat = found[chat_key]
+        name, profile = names.get(chat_key, (None, None))
         result: dict[str, Any] = {"phone": chat_key, "kind": kind, "message": None,
                                   "customer": None}
         if kind == "customer":
-            result["customer"] = _customer(db, ref, chat)
+            result["customer"] = _customer(db, ref, profile)
             fields = _customer_fields(result["customer"])
+            name = name or result["customer"]["name"]
         else:
-            item = _message(db, ref) if kind == "message" else notes.get_note(db, ref)
+            item = found.get(ref) if kind == "message" else notes.get_note(db, ref)
             if item is None:
                 continue
             result["message"] = item
             fields = _message_fields(item) if kind == "message" else [("text", item["text"])]
         result["field"], result["highlights"] = _highlight(fields, query)
-        name = chat["name"] if chat else None
-        if name is None and result["customer"] is not None:
-            name = result["customer"]["name"]
         result["name"] = name or chat_key
         results.append(result)
     return results, str(rows[-1][0]) if more else None

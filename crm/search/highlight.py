@@ -21,21 +21,26 @@ _BEFORE = f"(?<!{_WORDISH})"
 _AFTER = f"(?!{_WORDISH})"
 
 
+@lru_cache(maxsize=8192)
 def _fold_char(char: str) -> str:
     base = "".join(c for c in unicodedata.normalize("NFD", char)
                    if not unicodedata.combining(c))
     return base.casefold()
 
 
-def fold(text: str) -> tuple[str, list[int]]:
-    """``text`` folded, and for each folded character the index it came from."""
-    out: list[str] = []
+def fold(text: str) -> tuple[str, list[int] | None]:
+    """``text`` folded, and for each folded character the index it came from (None
+    when every character folds to exactly one: the indexes are the same)."""
+    if text.isascii():
+        return text.lower(), None
+    parts = [_fold_char(char) for char in text]
+    folded = "".join(parts)
+    if len(folded) == len(text) and all(len(part) == 1 for part in parts):
+        return folded, None
     origin: list[int] = []
-    for index, char in enumerate(text):
-        folded = _fold_char(char)
-        out.append(folded)
-        origin.extend([index] * len(folded))
-    return "".join(out), origin
+    for index, part in enumerate(parts):
+        origin.extend([index] * len(part))
+    return folded, origin
 
 
 def _piece(piece: str) -> str:
@@ -58,7 +63,11 @@ def spans(text: str | None, query: Query) -> list[list[int]]:
     found: list[tuple[int, int]] = []
     for term in query.terms:
         for match in _pattern(term).finditer(folded):
-            if match.end() > match.start():
+            if match.end() <= match.start():
+                continue
+            if origin is None:
+                found.append((match.start(), match.end()))
+            else:
                 found.append((origin[match.start()], origin[match.end() - 1] + 1))
     merged: list[list[int]] = []
     for start, end in sorted(found):
