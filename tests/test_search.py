@@ -17,6 +17,8 @@ from crm.events.customers import CustomerUpdated, customer_stream
 from crm.events.identity import CustomerLinked
 from crm.projections import default_projector
 from crm.projections.replay import check, rebuild
+from crm.projections.search_results import search
+from crm.search.query import parse
 from crm.search.text import prepare_all
 from tests.conftest import LiveServer, admin_headers, start_server
 from tests.factories import BASE_TIME, received
@@ -239,6 +241,10 @@ def test_the_projection_live_equals_replay_and_indexes_every_message(tmp_path: P
         "85290000001"}
     store.conn.execute("INSERT INTO search_index (search_index, rank) "
                        "VALUES ('integrity-check', 1)")  # the index agrees with the rows
+    # The absorbed chat's message is found within the chat it joined, not its old one.
+    merged, _ = search(store.conn, parse("account"), phone="85290000001")
+    assert [r["message"]["text"] for r in merged] == ["second account"]
+    assert search(store.conn, parse("account"), phone="85290000002")[0] == merged
     before = doc_rows(store)
     store.close()
     assert check(db, projector).identical

@@ -2,7 +2,8 @@
 index.
 
 ``search_docs`` holds one row per findable thing (a message, a note, a customer) with
-its text as the index holds it (``crm.search.text.prepare``: CJK runs as bigrams);
+its text as the index holds it (``crm.search.text.prepare``: CJK runs as bigrams) and
+its chat as one token (``chat``: a search within one chat is an index lookup too);
 ``search_index`` is an FTS5 index over those columns (external content: the text is
 stored once, in ``search_docs``, which replay compares row by row). Handlers keep
 the two in step: a row is deleted from the index with the values it was indexed with,
@@ -25,7 +26,7 @@ from crm.events import RecordedEvent
 from crm.projections import chats, identities
 from crm.projections.base import Projection
 from crm.projections.transaction import Transaction
-from crm.search.text import prepare_all
+from crm.search.text import chat_token, prepare_all
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS search_docs (
@@ -37,23 +38,25 @@ CREATE TABLE IF NOT EXISTS search_docs (
     edits  TEXT NOT NULL,
     file   TEXT NOT NULL,
     other  TEXT NOT NULL,
+    chat   TEXT NOT NULL,
     UNIQUE (kind, ref)
 );
 CREATE INDEX IF NOT EXISTS search_docs_by_phone ON search_docs(phone);
 CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(
-    body, edits, file, other, content='search_docs', content_rowid='id',
+    body, edits, file, other, chat, content='search_docs', content_rowid='id',
     tokenize='unicode61 remove_diacritics 2'
 );
 """
 
 #: The kinds of rows, and the offset each adds to its id (one event may make several).
 KINDS = {"message": 0, "note": 1, "customer": 2}
-TEXT_COLUMNS = ("body", "edits", "file", "other")
 
-_DOC = "SELECT id, body, edits, file, other FROM search_docs WHERE kind = ? AND ref = ?"
-_UNINDEX = ("INSERT INTO search_index (search_index, rowid, body, edits, file, other) "
-            "VALUES ('delete', ?, ?, ?, ?, ?)")
-_INDEX = "INSERT INTO search_index (rowid, body, edits, file, other) VALUES (?, ?, ?, ?, ?)"
+_DOC = ("SELECT id, body, edits, file, other, chat FROM search_docs "
+        "WHERE kind = ? AND ref = ?")
+_UNINDEX = ("INSERT INTO search_index (search_index, rowid, body, edits, file, other, chat) "
+            "VALUES ('delete', ?, ?, ?, ?, ?, ?)")
+_INDEX = ("INSERT INTO search_index (rowid, body, edits, file, other, chat) "
+          "VALUES (?, ?, ?, ?, ?, ?)")
 
 
 def _put(tx: Transaction, kind: str, ref: str, phone: str, position: int,
@@ -61,7 +64,7 @@ def _put(tx: Transaction, kind: str, ref: str, phone: str, position: int,
     """Make the row of ``(kind, ref)`` hold ``texts`` (None: the row goes)."""
     row = tx.fetchone(_DOC, (kind, ref))
     if row is not None:
-        if texts is not None and tuple(row[1:]) == texts:
+        if texts is not None and tuple(row[1:5]) == texts:
             return
         tx.execute(_UNINDEX, row)
         if texts is None:
@@ -69,14 +72,15 @@ def _put(tx: Transaction, kind: str, ref: str, phone: str, position: int,
             return
         tx.execute("UPDATE search_docs SET body = ?, edits = ?, file = ?, other = ? "
                    "WHERE id = ?", (*texts, row[0]))
-        tx.execute(_INDEX, (row[0], *texts))
+        tx.execute(_INDEX, (row[0], *texts, row[5]))
         return
     if texts is None or not any(texts):
         return
     doc_id = position * 4 + KINDS[kind]
-    tx.execute("INSERT INTO search_docs (id, kind, ref, phone, body, edits, file, other) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (doc_id, kind, ref, phone, *texts))
-    tx.execute(_INDEX, (doc_id, *texts))
+    chat = chat_token(phone)
+    tx.execute("INSERT INTO search_docs (id, kind, ref, phone, body, edits, file, other, chat) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (doc_id, kind, ref, phone, *texts, chat))
+    tx.execute(_INDEX, (doc_id, *texts, chat))
 
 
 # -- messages -------------------------------------------------------------------------
@@ -109,9 +113,16 @@ def _refresh_message(tx: Transaction, column: str, value: str | None) -> None:
 
 
 def _merge(event: RecordedEvent, tx: Transaction) -> None:
-    """Chats merged at this event: their rows follow (as in ``messages``, ``notes``)."""
+    """Chats merged at this event: their rows follow (as in ``messages``, ``notes``),
+    indexed again under the chat they joined."""
     for absorbed, into in identities.merged_at(tx, event.position):
-        tx.execute("UPDATE search_docs SET phone = ? WHERE phone = ?", (into, absorbed))
+        chat = chat_token(into)
+        for row in tx.fetchall("SELECT id, body, edits, file, other, chat FROM search_docs "
+                               "WHERE phone = ?", (absorbed,)):
+            tx.execute(_UNINDEX, row)
+            tx.execute("UPDATE search_docs SET phone = ?, chat = ? WHERE id = ?",
+                       (into, chat, row[0]))
+            tx.execute(_INDEX, (*row[:5], chat))
 
 
 def on_message(event: RecordedEvent, tx: Transaction) -> None:

@@ -89,13 +89,10 @@ def search(db: sqlite3.Connection, query: Query, *, phone: str | None = None,
     if query.empty:
         return [], None
     where = ["search_index MATCH ?"]
-    params: list[Any] = [query.match()]
+    params: list[Any] = [query.match(identities.resolve(db, phone) if phone else None)]
     if before is not None:
         where.append("search_index.rowid < ?")
         params.append(before)
-    if phone:
-        where.append("c.phone = ?")
-        params.append(identities.resolve(db, phone))
     where += [sql for sql, _ in conditions]
     params += [value for _, values in conditions for value in values]
     rows = db.execute(

@@ -11,8 +11,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from crm.search.text import CJK_RANGES, CJK_RUN
+from crm.search.text import CJK_RANGES, CJK_RUN, chat_token
 
+#: The index's columns of text (``chat`` is the chat's token, searched apart).
+TEXT_COLUMNS = ("body", "edits", "file", "other")
 MIN_LENGTH = 2
 MAX_LENGTH = 200
 #: What ``unicode61`` keeps in a token: letters and digits (CJK runs are cut apart).
@@ -42,9 +44,12 @@ class Query:
     def empty(self) -> bool:
         return not self.terms
 
-    def match(self) -> str:
-        """The FTS5 expression: every term (implicit AND)."""
-        return " ".join(_expression(term) for term in self.terms)
+    def match(self, chat: str | None = None) -> str:
+        """The FTS5 expression: every term (implicit AND) in the text columns, and the
+        chat's token when ``chat`` is given."""
+        terms = " ".join(_expression(term) for term in self.terms)
+        found = f"{{{' '.join(TEXT_COLUMNS)}}} : ({terms})"
+        return f'{found} AND chat : "{chat_token(chat)}"' if chat else found
 
 
 def parse(raw: str) -> Query:
@@ -96,7 +101,4 @@ def _expression(term: Term) -> str:
     for index, piece in enumerate(term.pieces):
         found, prefix = _tokens(piece, index == len(term.pieces) - 1)
         tokens.extend(found)
-    phrase = _quote(" ".join(tokens)) + (" *" if prefix else "")
-    if term.number:
-        return phrase
-    return phrase
+    return _quote(" ".join(tokens)) + (" *" if prefix else "")

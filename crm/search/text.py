@@ -43,3 +43,9 @@ def prepare_all(parts: list[str | None]) -> str:
     """Several strings in one column, one per line (a phrase may span two of them:
     they are short, and the highlights then simply find nothing)."""
     return "\n".join(p for p in (prepare(part) for part in parts) if p)
+
+
+def chat_token(chat: str) -> str:
+    """A chat key as one token of the index (a key may hold dots or letters the
+    tokenizer would split on): ``k`` and its UTF-8 in hex."""
+    return "k" + chat.encode().hex()
