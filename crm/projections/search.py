@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS search_docs (
     file   TEXT NOT NULL,
     other  TEXT NOT NULL,
     chat   TEXT NOT NULL,
+    profile TEXT,
     UNIQUE (kind, ref)
 );
 CREATE INDEX IF NOT EXISTS search_docs_by_phone ON search_docs(phone);
@@ -51,7 +52,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(
 #: The kinds of rows, and the offset each adds to its id (one event may make several).
 KINDS = {"message": 0, "note": 1, "customer": 2}
 
-_DOC = ("SELECT id, body, edits, file, other, chat FROM search_docs "
+_DOC = ("SELECT id, body, edits, file, other, chat, profile FROM search_docs "
         "WHERE kind = ? AND ref = ?")
 _UNINDEX = ("INSERT INTO search_index (search_index, rowid, body, edits, file, other, chat) "
             "VALUES ('delete', ?, ?, ?, ?, ?, ?)")
@@ -60,27 +61,32 @@ _INDEX = ("INSERT INTO search_index (rowid, body, edits, file, other, chat) "
 
 
 def _put(tx: Transaction, kind: str, ref: str, phone: str, position: int,
-         texts: tuple[str, str, str, str] | None) -> None:
-    """Make the row of ``(kind, ref)`` hold ``texts`` (None: the row goes)."""
-    row = tx.fetchone(_DOC, (kind, ref))
+         texts: tuple[str, str, str, str] | None, *, profile: str | None = None,
+         new: bool = False) -> None:
+    """Make the row of ``(kind, ref)`` hold ``texts`` (None: the row goes). ``new``:
+    the event made the thing itself (a message's first event), so it has no row yet."""
+    row = None if new else tx.fetchone(_DOC, (kind, ref))
     if row is not None:
-        if texts is not None and tuple(row[1:5]) == texts:
+        if texts is not None and tuple(row[1:5]) == texts and row[6] == profile:
             return
-        tx.execute(_UNINDEX, row)
+        tx.execute(_UNINDEX, row[:6])
         if texts is None:
             tx.execute("DELETE FROM search_docs WHERE id = ?", (row[0],))
             return
-        tx.execute("UPDATE search_docs SET body = ?, edits = ?, file = ?, other = ? "
-                   "WHERE id = ?", (*texts, row[0]))
+        tx.execute("UPDATE search_docs SET body = ?, edits = ?, file = ?, other = ?, "
+                   "profile = ? WHERE id = ?", (*texts, profile, row[0]))
         tx.execute(_INDEX, (row[0], *texts, row[5]))
         return
     if texts is None or not any(texts):
         return
-    doc_id = position * 4 + KINDS[kind]
     chat = chat_token(phone)
-    tx.execute("INSERT INTO search_docs (id, kind, ref, phone, body, edits, file, other, chat) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (doc_id, kind, ref, phone, *texts, chat))
-    tx.execute(_INDEX, (doc_id, *texts, chat))
+    # OR IGNORE: a row already there (it cannot be, for a new thing) is left alone.
+    made = tx.fetchval(
+        "INSERT OR IGNORE INTO search_docs (id, kind, ref, phone, body, edits, file, other, "
+        "chat, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (position * 4 + KINDS[kind], kind, ref, phone, *texts, chat, profile))
+    if made is not None:
+        tx.execute(_INDEX, (made, *texts, chat))
 
 
 # -- messages -------------------------------------------------------------------------
@@ -100,7 +106,8 @@ def message_texts(text: str | None, caption: str | None, media: dict[str, Any] |
             prepare_all([filename if isinstance(filename, str) else None]), "")
 
 
-def _refresh_message(tx: Transaction, column: str, value: str | None) -> None:
+def _refresh_message(tx: Transaction, column: str, value: str | None, *,
+                     new: bool = False) -> None:
     if not value:
         return
     row = tx.fetchone(_MESSAGE.format(column), (value,))
@@ -109,7 +116,7 @@ def _refresh_message(tx: Transaction, column: str, value: str | None) -> None:
     message_id, phone, text, caption, media, extra, position = row
     texts = message_texts(text, caption, json.loads(media) if media else None,
                           json.loads(extra) if extra else {})
-    _put(tx, "message", message_id, phone, position, texts)
+    _put(tx, "message", message_id, phone, position, texts, new=new)
 
 
 def _merge(event: RecordedEvent, tx: Transaction) -> None:
@@ -133,15 +140,14 @@ def on_message(event: RecordedEvent, tx: Transaction) -> None:
         body = data.get(kind) or {}
         _refresh_message(tx, "wamid", body.get("original_message_id"))
     elif kind != "reaction":
-        _refresh_message(tx, "id", event.id)
+        _refresh_message(tx, "id", event.id, new=True)
     _refresh_customer(tx, identities.chat_of(tx, data["phone"]), event.position,
-                      named=chats.profile_name(data) is not None)
+                      profile=chats.profile_name(data))
 
 
 def on_queued(event: RecordedEvent, tx: Transaction) -> None:
-    _refresh_message(tx, "id", event.data["message_id"])
-    _refresh_customer(tx, identities.chat_of(tx, event.data["phone"]), event.position,
-                      named=False)
+    _refresh_message(tx, "id", event.data["message_id"], new=True)
+    _refresh_customer(tx, identities.chat_of(tx, event.data["phone"]), event.position)
 
 
 # -- notes and customers --------------------------------------------------------------
@@ -159,22 +165,26 @@ def customer_texts(key: str, name: str | None, profile: str | None,
     return (prepare_all([name, profile]), "", "", prepare_all([key, *values]))
 
 
-def _refresh_customer(tx: Transaction, key: str, position: int, *, named: bool) -> None:
+def _refresh_customer(tx: Transaction, key: str, position: int, *,
+                      profile: str | None = None, changed: bool = False) -> None:
     """The row of the customer known by ``key`` (a chat key, or a number on the
-    customer list): the list's name and attributes, WhatsApp's profile name. A message
-    without a profile name changes nothing once the row exists."""
-    if not named and tx.fetchval("SELECT 1 FROM search_docs WHERE kind = 'customer' "
-                                 "AND ref = ?", (key,)):
-        return
+    customer list): the list's name and attributes, WhatsApp's profile name (kept
+    beside the row, so a message repeating the name it has is one lookup). ``changed``:
+    the customer list's row changed."""
+    if not changed:
+        row = tx.fetchone("SELECT profile FROM search_docs WHERE kind = 'customer' "
+                          "AND ref = ?", (key,))
+        if row is not None and (profile is None or row[0] == profile):
+            return
     customer = tx.fetchone("SELECT name, attributes FROM customers WHERE phone = ?", (key,))
-    profile = tx.fetchval("SELECT profile_name FROM chats WHERE phone = ?", (key,))
+    shown = tx.fetchval("SELECT profile_name FROM chats WHERE phone = ?", (key,))
     name, attributes = customer if customer else (None, "{}")
     _put(tx, "customer", key, identities.chat_of(tx, key), position,
-         customer_texts(key, name, profile, json.loads(attributes)))
+         customer_texts(key, name, shown, json.loads(attributes)), profile=shown)
 
 
 def on_customer(event: RecordedEvent, tx: Transaction) -> None:
-    _refresh_customer(tx, event.data["phone"], event.position, named=True)
+    _refresh_customer(tx, event.data["phone"], event.position, changed=True)
 
 
 PROJECTION = Projection(
