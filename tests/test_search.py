@@ -15,7 +15,7 @@ import pytest
 from crm.events import EventStore
 from crm.events.customers import CustomerUpdated, customer_stream
 from crm.events.identity import CustomerLinked
-from crm.projections import default_projector
+from crm.projections import PROJECTIONS, Projector, default_projector
 from crm.projections.replay import check, rebuild
 from crm.projections.search_results import search
 from crm.search.query import parse
@@ -260,3 +260,25 @@ def test_the_projection_live_equals_replay_and_indexes_every_message(tmp_path: P
         assert found == (1,)
     finally:
         store.close()
+
+
+def test_a_database_from_before_search_gets_its_index_on_start(tmp_path: Path) -> None:
+    """The projection is new to an existing inbox: catching up folds the whole log into
+    it, and the result is what a replay builds."""
+    db = tmp_path / "crm.db"
+    older = Projector([p for p in PROJECTIONS if p.name != "search"])
+    store = EventStore(db, older)
+    older.create_schema(store.conn)
+    store.record(history())
+    store.close()
+    projector = default_projector()
+    store = EventStore(db, projector)
+    try:
+        projector.create_schema(store.conn)
+        assert projector.catch_up(store.conn) == len(history())
+        found, _ = search(store.conn, parse("kayak"))
+        assert [r["phone"] for r in found] == [OTHERS, BEA]
+        assert search(store.conn, parse("banana"))[0] == []
+    finally:
+        store.close()
+    assert check(db, projector).identical
