@@ -32,6 +32,7 @@ from crm.api import (
     quick_replies,
     read_chat,
     reads,
+    search,
     security,
     send,
     stream,
@@ -65,7 +66,7 @@ BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.bluep
               channel_api.blueprint, openapi.blueprint,
               team.blueprint, notes.blueprint, labels.blueprint, quick_replies.blueprint,
               notifications.blueprint, presence.blueprint, automations.blueprint,
-              pwa.blueprint, contacts.blueprint, contacts_page.blueprint)
+              pwa.blueprint, contacts.blueprint, contacts_page.blueprint, search.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"

@@ -7,13 +7,13 @@ import re
 from quart import Blueprint, request
 
 from crm.api import chat_filters, params
-from crm.api.errors import BadRequest
+from crm.api.errors import BadRequest, NotFound
 from crm.api.guard import current_agent
 from crm.api.services import services
 from crm.api.team_access import scope, visible_chat
 from crm.auth.redact import visible_event
 from crm.events.store import read_after
-from crm.projections import notes, team_view
+from crm.projections import notes, team_view, thread_around
 from crm.stream.viewers import AGENT_STREAMS
 
 blueprint = Blueprint("reads", __name__)
@@ -82,9 +82,23 @@ async def list_messages() -> dict:
         raise BadRequest("phone is required", code="bad_parameter")
     limit = page_limit()
     before = _cursor("before", r"-?\d+:\d+")
+    after = _cursor("after", r"-?\d+:\d+")
+    around = request.args.get("around") or None
     await visible_chat(phone)  # 404 for no chat, or one this agent may not see
-    rows, cursor = await services().db.read(notes.thread, phone, limit, before)
-    return {"messages": rows, "next": cursor}
+    db = services().db
+    newer: str | None = None
+    if around is not None:
+        page = await db.read(thread_around.around, phone, around, limit)
+        if page is None:
+            raise NotFound(f"no message {around} in this chat", code="unknown_message")
+        rows, cursor, newer = page
+    elif after is not None:
+        rows, newer = await db.read(thread_around.newer, phone, after, limit)
+        cursor = None
+    else:
+        rows, cursor = await db.read(notes.thread, phone, limit, before)
+    # ``newer``: the cursor for ``after`` when newer items than the page exist.
+    return {"messages": rows, "next": cursor, "newer": newer}
 
 
 @blueprint.get("/api/events")

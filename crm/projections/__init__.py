@@ -16,6 +16,7 @@ from crm.projections import (
     notes,
     notifications,
     quick_replies,
+    search,
     templates,
     webhooks,
     workflow,
@@ -34,7 +35,8 @@ PROJECTIONS: tuple[Projection, ...] = (identities.PROJECTION, messages.PROJECTIO
                                        workflow.PROJECTION,
                                        labels.PROJECTION, quick_replies.PROJECTION,
                                        notes.PROJECTION, notifications.PROJECTION,
-                                       automations.PROJECTION, automation_periods.PROJECTION)
+                                       automations.PROJECTION, automation_periods.PROJECTION,
+                                       search.PROJECTION)
 
 
 def fold_options(settings: Settings | None) -> FoldOptions:

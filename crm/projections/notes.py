@@ -127,3 +127,8 @@ def item(db: sqlite3.Connection, item_id: str) -> dict[str, Any] | None:
         row = db.execute(f"SELECT {_NOTE_COLUMNS} FROM notes WHERE id = ?",
                          (item_id,)).fetchone()
     return _item(row) if row else None
+
+
+#: For readers of other slices of the thread (``thread_around``).
+NOTE_COLUMNS = _NOTE_COLUMNS
+thread_item = _item

@@ -166,6 +166,10 @@ def _build_group(db_path: str, names: list[str], upto: int, show_progress: bool,
 _CREATE_TABLE = re.compile(r'^CREATE TABLE\s+(IF NOT EXISTS\s+)?"?(\w+)"?', re.IGNORECASE)
 
 
+_CREATE_VIRTUAL = re.compile(r'^CREATE VIRTUAL TABLE\s+(IF NOT EXISTS\s+)?"?(\w+)"?',
+                             re.IGNORECASE)
+
+
 _CREATE_INDEX = re.compile(
     r'^CREATE (UNIQUE )?INDEX\s+(IF NOT EXISTS\s+)?"?(\w+?)(__g\w+)?"?\s+ON\s+"?(\w+)"?',
     re.IGNORECASE)
@@ -263,12 +267,20 @@ def _copy(live: sqlite3.Connection, table: str, ddl: str) -> None:
     rewrites the pages of the random-keyed unique indexes."""
     new = f"{table}__new"
     live.execute(f"DROP TABLE IF EXISTS main.{new}")
-    live.execute(_CREATE_TABLE.sub(f'CREATE TABLE main."{new}"', ddl, count=1))
+    virtual = _CREATE_VIRTUAL.match(ddl)
+    if virtual:
+        live.execute(_CREATE_VIRTUAL.sub(f'CREATE VIRTUAL TABLE main."{new}"', ddl, count=1))
+    else:
+        live.execute(_CREATE_TABLE.sub(f'CREATE TABLE main."{new}"', ddl, count=1))
+    # A virtual table (a full-text index) is filled through its columns and rowid,
+    # which ``SELECT *`` leaves out: the index is built again as it is filled.
+    columns = ", ".join(f'"{c[1]}"' for c in live.execute(f"PRAGMA rb.table_info({table})"))
+    fill = (f"INSERT INTO main.{new} (rowid, {columns}) SELECT rowid, {columns} "
+            f"FROM rb.{table}" if virtual else f"INSERT INTO main.{new} SELECT * FROM rb.{table}")
     top = live.execute(f"SELECT max(rowid) FROM rb.{table}").fetchone()[0] or 0
     for low in range(0, top, COPY_CHUNK):
         live.execute("BEGIN IMMEDIATE")
-        live.execute(f"INSERT INTO main.{new} SELECT * FROM rb.{table} "
-                     "WHERE rowid > ? AND rowid <= ?", (low, low + COPY_CHUNK))
+        live.execute(f"{fill} WHERE rowid > ? AND rowid <= ?", (low, low + COPY_CHUNK))
         live.execute("COMMIT")
 
 

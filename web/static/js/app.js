@@ -16,6 +16,7 @@ import { $ } from "./dom.js";
 import { initials, showPhone, windowText } from "./format.js";
 import { startNotifications } from "./notify.js";
 import { startPresence } from "./presence.js";
+import { MessageSearch } from "./search_results.js";
 import { Sidebar } from "./sidebar.js";
 import { Stream } from "./stream.js";
 import { Thread } from "./thread.js";
@@ -41,6 +42,7 @@ document.documentElement.classList.toggle("touch",
 const baseTitle = document.title;
 let current = null; // the open chat's phone
 let currentChat = null;
+let openAt = null; // the message a search result opens the next chat at
 
 const customer = new CustomerPanel();
 const channelPanel = new ChannelPanel();
@@ -52,6 +54,7 @@ lightbox.addEventListener("click", (event) => {
 
 const thread = new Thread({
   list: $("#messages"), scroll: $("#messages-scroll"), more: $("#messages-more"),
+  newerMark: $("#messages-newer"),
   status: $("#messages-status"), announce: $("#thread-announce"),
   onReply: (message) => composer.replyTo(message),
   onRetry: (message, button) => retry(message, button),
@@ -85,6 +88,20 @@ const sidebar = new Sidebar({
 });
 
 const me = app.dataset.agent;
+// Below the chats matching by name or number: the messages, notes and customers found.
+new MessageSearch({
+  root: $("#search-results"), list: $("#search-list"), status: $("#search-status"),
+  more: $("#search-more"), search: $("#search"),
+  onOpen: (phone, id) => {
+    if (phone !== current) {
+      openAt = id;
+      location.hash = `#/chat/${encodeURIComponent(phone)}`;
+    } else if (id) {
+      thread.open(phone, displayName(currentChat), { around: id });
+    }
+  },
+});
+
 const views = new ChatViews({ root: $("#team-filters"), me, onChange: () => sidebar.setView(views) });
 sidebar.view = views;
 const workflow = new Workflow({
@@ -149,6 +166,8 @@ onTick(() => {
 async function openChat(phone) {
   if (current === phone) return;
   current = phone;
+  const around = openAt;
+  openAt = null;
   customer.clear();
   app.dataset.view = "thread";
   sidebar.select(phone);
@@ -178,7 +197,7 @@ async function openChat(phone) {
   presence.open(phone);
   notifier.opened(phone);
   customer.show(phone);
-  const loaded = thread.open(phone, displayName(chat));
+  const loaded = thread.open(phone, displayName(chat), { around });
   markRead(phone);
   if (window.matchMedia("(min-width: 768px)").matches || document.activeElement?.closest?.("#sidebar")) {
     composer.focus();

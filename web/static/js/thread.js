@@ -2,6 +2,9 @@
 // scrolls up, and kept current from the stream (a new message, a tick, a reaction):
 // the row a frame carries, or the newest page fetched again for a frame without one,
 // merged in place by message id.
+// Opened at a search result instead, it shows the page around that message, marked,
+// with older pages above and newer ones below as the agent scrolls; the newest page is
+// merged again only once the newer pages reach it.
 
 import { api, Coalescer } from "./api.js";
 import { renderMessage } from "./bubble.js";
@@ -11,7 +14,7 @@ const PAGE = 50;
 const NEAR_BOTTOM = 120;
 
 export class Thread {
-  constructor({ list, scroll, more, status, announce, onReply, onRetry, onEnlarge }) {
+  constructor({ list, scroll, more, newerMark, status, announce, onReply, onRetry, onEnlarge }) {
     this.list = list;
     // A polite live region: a new customer message in the open chat is read out once;
     // ticks, reactions and re-renders are not (the list itself is not live).
@@ -22,6 +25,8 @@ export class Thread {
     this.chatName = "";
     this.messages = new Map(); // id -> {message, el, key}
     this.older = null; // cursor of the next older page
+    this.newer = null; // cursor of the next newer page (opened around a message)
+    this.loadingNewer = false;
     this.loadingOlder = false;
     this.ready = false;
     this.stick = true;
@@ -39,6 +44,11 @@ export class Thread {
     new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) this.loadOlder();
     }, { root: scroll, rootMargin: "300px" }).observe(more);
+    if (newerMark) {
+      new IntersectionObserver((entries) => {
+        if (entries.some((e) => e.isIntersecting)) this.loadNewer();
+      }, { root: scroll, rootMargin: "300px" }).observe(newerMark);
+    }
   }
 
   nearBottom() {
@@ -49,17 +59,77 @@ export class Thread {
     this.scroll.scrollTop = this.scroll.scrollHeight;
   }
 
-  async open(phone, name) {
+  async open(phone, name, { around = null } = {}) {
     this.generation += 1;
     this.phone = phone;
     this.setName(name);
     this.messages.clear();
     this.list.replaceChildren();
     this.older = null;
+    this.newer = null;
     this.ready = false;
     this.stick = true;
     this.showStatus("Loading messages…");
+    if (around && await this.openAround(around)) return;
     await this.refresher.run(phone);
+  }
+
+  // The page around a message a search found; false when the thread has no such
+  // message (then the newest page is shown as usual).
+  async openAround(id) {
+    const generation = this.generation;
+    let page;
+    try {
+      page = await api(`/api/messages?${new URLSearchParams({ phone: this.phone, around: id, limit: String(PAGE) })}`);
+    } catch (error) {
+      if (error.status === 404) return false;
+      if (generation === this.generation) this.showStatus(`Could not load messages: ${error.message}`, { error: true });
+      throw error;
+    }
+    if (generation !== this.generation) return true;
+    this.merge(page.messages);
+    this.older = page.next;
+    this.newer = page.newer;
+    this.ready = true;
+    this.settled();
+    this.stick = false;
+    this.mark(id);
+    return true;
+  }
+
+  // The message a search opened the thread at: in view and marked.
+  mark(id) {
+    const entry = this.messages.get(id);
+    if (!entry) return;
+    for (const el of this.list.querySelectorAll('[data-search-hit="true"]')) delete el.dataset.searchHit;
+    entry.el.dataset.searchHit = "true";
+    entry.el.scrollIntoView({ block: "center" });
+    const bubble = entry.el.querySelector(".bubble");
+    if (bubble) bubble.classList.add("ring-2", "ring-amber-400");
+  }
+
+  async loadNewer() {
+    if (!this.ready || !this.newer || this.loadingNewer || !this.phone) return;
+    this.loadingNewer = true;
+    const generation = this.generation;
+    try {
+      const params = new URLSearchParams({ phone: this.phone, limit: String(PAGE), after: this.newer });
+      const page = await api(`/api/messages?${params}`);
+      if (generation !== this.generation) return;
+      const fragment = document.createDocumentFragment();
+      for (const message of page.messages) {
+        if (!this.messages.has(message.id)) fragment.append(this.make(message));
+      }
+      this.list.append(fragment);
+      this.relabel();
+      this.newer = page.newer;
+      // Caught up with the newest page: from now on it is merged as usual.
+      if (!this.newer) this.refresher.run(this.phone);
+    } catch (error) {
+      if (generation === this.generation) this.showStatus(`Could not load later messages: ${error.message}`, { error: true });
+    } finally {
+      if (generation === this.generation) this.loadingNewer = false;
+    }
   }
 
   // A number with no conversation yet: nothing to load until a template starts one.
@@ -112,6 +182,9 @@ export class Thread {
       throw error;
     }
     if (generation !== this.generation) return;
+    // Around a search result with newer pages still unloaded: the newest page is not
+    // next to what is shown; it comes when the agent scrolls down to it.
+    if (this.newer) return;
     const first = !this.ready;
     const stick = first || this.nearBottom();
     this.merge(page.messages);
@@ -162,6 +235,12 @@ export class Thread {
   // A message we know about now (an answer to our own send, say): show it at once.
   upsert(message, { scroll = false } = {}) {
     if (!this.phone || message.phone !== this.phone) return;
+    // Around a search result, newer pages unloaded: the agent's own message takes them
+    // to the newest page, where it is.
+    if (this.newer && !this.messages.has(message.id)) {
+      this.open(this.phone, this.chatName);
+      return;
+    }
     this.merge([message], { appendNew: true });
     if (scroll) this.toBottom();
   }
@@ -174,6 +253,9 @@ export class Thread {
       this.refresh();
       return;
     }
+    // Around a search result, newer pages unloaded: a new message is not next to what
+    // is shown; it comes with the newer pages (a change to a shown one is merged).
+    if (this.newer && !this.messages.has(message.id)) return;
     const stick = this.nearBottom();
     this.merge([message], { appendNew: true });
     if (stick) this.toBottom();
