@@ -55,6 +55,6 @@ def build(campaign: dict[str, Any], phones: list[str], customers: dict[str, dict
         events.append(MessageQueued(
             message_id=uuid.uuid4().hex, phone=phone, message_type="template",
             template=template_for(campaign, filled), agent=campaign.get("agent"),
-            campaign=cid,
+            campaign=cid, campaign_name=campaign.get("name"),
         ).new(chat_stream(phone), actor=ACTOR, idempotency_key=send_key(cid, phone)))
     return events

@@ -115,6 +115,7 @@ class MessageQueued(Event):
     automation: dict[str, Any] | None = None
     #: The campaign that sent it (``crm.campaigns``): the sender serves these last.
     campaign: str | None = None
+    campaign_name: str | None = None
 
 
 class MessageSent(Event):
