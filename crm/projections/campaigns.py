@@ -70,6 +70,11 @@ CREATE INDEX IF NOT EXISTS campaign_recipients_phone ON campaign_recipients(phon
 RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
 
 
+def _json(value: Any) -> str:
+    """Stored JSON, keys sorted: the log's data reads back in its own key order."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 def _ms(moment: str) -> int:
     return int(epoch_seconds(moment) * 1000)
 
@@ -81,8 +86,8 @@ def on_created(event: RecordedEvent, tx: Transaction) -> None:
         "variables, schedule_at, rate, size, agent, created_at, position) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (d["campaign_id"], d["name"], "scheduled" if d.get("schedule_at") else "draft",
-         json.dumps(d["template"]), d.get("category"), json.dumps(d.get("audience") or {}),
-         json.dumps(d.get("variables") or {}), d.get("schedule_at"), d.get("rate"),
+         _json(d["template"]), d.get("category"), _json(d.get("audience") or {}),
+         _json(d.get("variables") or {}), d.get("schedule_at"), d.get("rate"),
          d.get("size") or 0, d.get("agent"), event.occurred_at, event.position))
 
 
@@ -156,7 +161,7 @@ def on_sent(event: RecordedEvent, tx: Transaction) -> None:
 
 def _fail(tx: Transaction, message_id: str, error: Any) -> None:
     code = error.get("code") if isinstance(error, dict) else None
-    text = json.dumps(error, ensure_ascii=False) if error is not None else None
+    text = _json(error) if error is not None else None
     tx.execute("UPDATE campaign_recipients SET status = 'failed', code = ?, error = ? "
                "WHERE message_id = ? AND status NOT IN ('failed', 'skipped')",
                (None if code is None else str(code), text, message_id))
@@ -205,7 +210,7 @@ def on_status(event: RecordedEvent, tx: Transaction) -> None:
     if state == "failed":
         tx.execute("UPDATE campaign_recipients SET status = 'failed', code = ?, error = ? "
                    f"{where} AND status != 'failed'",
-                   (_code_text(d.get("error")), json.dumps(d.get("error")), campaign_id, phone))
+                   (_code_text(d.get("error")), _json(d.get("error")), campaign_id, phone))
         return
     if state not in RANK:
         return
@@ -218,7 +223,9 @@ def on_status(event: RecordedEvent, tx: Transaction) -> None:
     if state == "read":
         tx.execute(f"UPDATE campaign_recipients SET read_at = COALESCE(read_at, ?) {where}",
                    (at, campaign_id, phone))
-    if current in RANK and RANK[state] > RANK[current]:
+    # A status of a message whose fate was unknown (in flight at a crash) proves it
+    # reached Meta: it is sent after all (and stays unsent again).
+    if current == "unknown" or (current in RANK and RANK[state] > RANK[current]):
         tx.execute(f"UPDATE campaign_recipients SET status = ? {where}",
                    (state, campaign_id, phone))
 
