@@ -4,8 +4,12 @@ a missing attribute, templates that are not approved, the ``campaigns`` permissi
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -134,3 +138,33 @@ def test_templates_permissions_and_schedules(live: LiveServer, http: httpx.Clien
     done = wait_for(http, cid, lambda c: c["state"] == "done", 10, "the schedule to start it")
     assert done["started_at"] >= soon[:19]
     refused(http.post(f"/api/campaigns/{cid}/pause"), 409, "bad_state")
+
+
+def test_the_cli_and_a_csv_upload(live: LiveServer, sandbox: GraphSandbox, http: httpx.Client,
+                                  tmp_path: Path) -> None:
+    sheet = tmp_path / "to.csv"
+    sheet.write_text(f"Name,Phone\nPia,+{PLAIN}\nnobody,not a phone\n")
+    uploaded = http.post("/api/campaigns/csv", files={"file": ("to.csv", sheet.read_bytes())})
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["phones"] == 1 and uploaded.json()["bytes"] == sheet.stat().st_size
+    made = http.post("/api/campaigns", json=campaign_body(
+        "from csv", audience={"csv": uploaded.json()["id"]}))
+    assert made.json()["audience"] == 1, made.text
+
+    def crm(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "crm.cli", "campaigns", *args],
+                              env=live.env, capture_output=True, text=True, timeout=60)
+
+    created = crm("create", "cli", "--template", "season_prices", "--language", "en",
+                  "--to", str(sheet), "--phone", f"+{RESTARTED}", "--var", "1={{name}}",
+                  "--var", "2={{attr:Season}}")
+    assert created.returncode == 0, created.stderr
+    cid = created.stdout.strip()
+    started = crm("start", cid)  # follows the campaign until it ends
+    assert started.returncode == 0, started.stderr
+    result = json.loads(started.stdout)
+    assert result["state"] == "done" and result["counts"]["queued"] == 2
+    assert accepted_per_recipient(sandbox, http, cid) == {PLAIN: 1, RESTARTED: 1}
+    shown = json.loads(crm("show", cid).stdout)
+    assert shown["name"] == "cli" and shown["agent"] is None
+    assert crm("pause", cid).returncode == 1  # it is done
