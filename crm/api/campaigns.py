@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from quart import Blueprint, request
+from quart import Blueprint, Response, render_template, request
 
 from crm.api.errors import BadRequest, Conflict, Forbidden, NotFound
 from crm.api.guard import current_agent
@@ -31,6 +31,7 @@ from crm.events.campaigns import (
     CampaignStarted,
     campaign_stream,
 )
+from crm.events.store import last_position
 from crm.media.local import LocalMediaStore
 from crm.projections import campaigns as view
 from crm.projections import templates
@@ -83,6 +84,21 @@ async def _csv_audience(csv_id: str | None) -> audiences.Audience | None:
         raise BadRequest(f"no uploaded CSV {csv_id}", code="unknown_csv") from None
     return audiences.csv_phones(content, settings.customers_phone_column,
                                 settings.default_country_code)
+
+
+@blueprint.get("/campaigns")
+async def page() -> Response:
+    """The Campaigns page: everyone sees the campaigns; managing them needs the right."""
+    agent = current_agent()
+    db = services().db
+    manage = agent.admin or await db.read(has_permission, agent.name, PERMISSION)
+    csrf = agent.csrf_token or ""
+    body = await render_template("campaigns.html", agent=agent, csrf_token=csrf,
+                                 session_csrf=csrf, position=await db.read(last_position),
+                                 manage=manage)
+    response = Response(body, content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.post("/api/campaigns/csv")
