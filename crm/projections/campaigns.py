@@ -248,6 +248,9 @@ def on_received(event: RecordedEvent, tx: Transaction) -> None:
 PROJECTION = Projection(
     name="campaigns", version=1, schema=SCHEMA,
     tables=("campaigns", "campaign_recipients"),
+    # Every message event finds its recipient by message id, wamid or phone.
+    fold_indexes=("campaign_recipients_message", "campaign_recipients_wamid",
+                  "campaign_recipients_phone"),
     handlers={
         "campaign.created": on_created, "campaign.audience": on_audience,
         "campaign.started": on_started, "campaign.paused": on_paused,
