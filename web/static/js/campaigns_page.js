@@ -69,16 +69,23 @@ async function act(id, action) {
   try {
     await api(`/api/campaigns/${encodeURIComponent(id)}/${action}`, { method: "POST" });
     fail(null);
-    await refresh();
+    await refresh({ type: "campaign.changed" });
   } catch (error) {
     fail(error);
   }
 }
 
-// At most one refresh at a time, and one more after it if asked meanwhile.
+// At most one refresh at a time, and one more after it if asked meanwhile. The list
+// (every campaign's counts) is refetched at most every two seconds while messages flow,
+// at once when a campaign itself changes.
+const LIST_EVERY_MS = 2000;
 let running = null;
 let again = false;
-async function refresh() {
+let listDue = true;
+let listedAt = 0;
+let listTimer = null;
+async function refresh(event) {
+  if (!event || String(event.type || "").startsWith("campaign.")) listDue = true;
   if (running) {
     again = true;
     return running;
@@ -90,7 +97,17 @@ async function refresh() {
         const id = current();
         if (id) await showCampaign(id);
         else $("#campaign-detail").hidden = true;
-        await showList();
+        if (listDue || Date.now() - listedAt > LIST_EVERY_MS) {
+          listDue = false;
+          listedAt = Date.now();
+          await showList();
+        } else if (!listTimer) {
+          // Skipped for now: the last event's change still reaches the list.
+          listTimer = setTimeout(() => {
+            listTimer = null;
+            refresh({ type: "campaign.list" });
+          }, LIST_EVERY_MS);
+        }
       } catch (error) {
         fail(error);
       }
@@ -225,7 +242,7 @@ async function setUpForm() {
   showVariables();
 }
 
-window.addEventListener("hashchange", refresh);
-new Stream({ after: app.dataset.position, types: EVENT_TYPES, onEvent: () => refresh(), indicator: $("#connection") }).start();
+window.addEventListener("hashchange", () => refresh());
+new Stream({ after: app.dataset.position, types: EVENT_TYPES, onEvent: (event) => refresh(event), indicator: $("#connection") }).start();
 refresh();
 setUpForm().catch(fail);
