@@ -101,6 +101,7 @@ screenshot: install browser
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.screenshot docs/inbox.png
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.screenshot docs/team.png --team
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.screenshot docs/phone-list.png --phone
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.campaign_screenshot docs/campaigns.png
 
 bench: install
 	$(BIN)/python -m bench

@@ -6,7 +6,7 @@ import { h } from "./dom.js";
 
 export const STAGES = ["audience", "sent", "delivered", "read", "replied"];
 const APART = ["failed", "skipped", "unknown", "queued"];
-const LABELS = { audience: "Audience", sent: "Sent", delivered: "Delivered", read: "Read", replied: "Replied", failed: "Failed", skipped: "Skipped", unknown: "Unknown fate", queued: "Queued" };
+const LABELS = { audience: "Audience", sent: "Sent", delivered: "Delivered", read: "Read", replied: "Replied", failed: "Failed", skipped: "Skipped", unknown: "Unknown fate", queued: "Queued in all" };
 
 export class Funnel {
   constructor(chart, numbers) {
