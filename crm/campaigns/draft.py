@@ -106,8 +106,10 @@ def events(draft: Draft, category: str | None, phones: list[str], actor: str,
     """The new campaign's id and its events: created, then the recipients in chunks."""
     cid = uuid.uuid4().hex[:16]
     stream = campaign_stream(cid)
+    # The phones themselves are in the campaign.audience events: the spec keeps their count.
+    spec = {**draft.audience, "phones": len(draft.audience.get("phones") or [])}
     made = [CampaignCreated(campaign_id=cid, name=draft.name, template=draft.template,
-                            category=category, audience=draft.audience,
+                            category=category, audience=spec,
                             variables=draft.variables, schedule_at=draft.schedule_at,
                             rate=draft.rate, size=len(phones), agent=agent,
                             ).new(stream, actor=actor)]

@@ -112,7 +112,8 @@ class CampaignWorker:
     async def tick(self, now: datetime | None = None) -> bool:
         """One round over the active campaigns; True while any is running."""
         busy = False
-        for campaign in await self.db.read(projection.active):
+        campaigns = await self.db.read(projection.active)
+        for campaign in campaigns:
             if campaign["state"] == "scheduled":
                 due = campaign["schedule_at"] and parse_time(campaign["schedule_at"]) <= (
                     now or utcnow())
@@ -125,8 +126,8 @@ class CampaignWorker:
                 continue
             busy = True
             await self._pump(campaign)
-        for cid in [c for c in self._paces if c not in {x["id"] for x in
-                                                         await self.db.read(projection.active)}]:
+        running = {c["id"] for c in campaigns}
+        for cid in [c for c in self._paces if c not in running]:
             del self._paces[cid]
         return busy
 

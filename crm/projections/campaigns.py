@@ -328,10 +328,15 @@ def list_campaigns(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 
 
 def active(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Campaigns the worker looks after: running, or scheduled."""
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM campaigns WHERE state IN "
+    """Campaigns the worker looks after: running, or scheduled (what it needs of them)."""
+    rows = conn.execute("SELECT id, name, state, template, category, variables, schedule_at, "
+                        "rate, agent, throttled FROM campaigns WHERE state IN "
                         "('running', 'scheduled') ORDER BY position").fetchall()
-    return [_campaign(r) for r in rows]
+    return [{"id": cid, "name": name, "state": state, "template": json.loads(template),
+             "category": category, "variables": json.loads(variables),
+             "schedule_at": schedule_at, "rate": rate, "agent": agent, "throttled": throttled}
+            for cid, name, state, template, category, variables, schedule_at, rate, agent,
+            throttled in rows]
 
 
 def next_pending(conn: sqlite3.Connection, campaign_id: str, limit: int) -> list[str]:
