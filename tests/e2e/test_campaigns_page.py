@@ -1,5 +1,6 @@
 """The Campaigns page in a real browser: create a campaign with a preview and a CSV,
-start it, and watch its funnel fill over the stream without a reload; pause, resume."""
+start it, and watch its funnel fill over the stream without a reload; pause, resume;
+then let an agent run campaigns from the Agents page."""
 
 from __future__ import annotations
 
@@ -54,4 +55,14 @@ def test_create_start_and_watch_the_funnel_live(agent_page, live: LiveServer,
     expect(page.locator("#campaigns-list tr", has_text="summer prices")
            .locator(".campaign-funnel")).to_have_text("24 → 24 → 24 → 24 → 0")
     assert page.evaluate("window.notReloaded") is True
+
+    # An admin lets an ordinary agent run campaigns from the Agents page.
+    with live.client(headers=admin_headers(live)) as http:
+        assert http.post("/api/agents", json={"name": "dora", "password": "a-long-password-1"}
+                         ).status_code == 201
+    page.goto("/agents")
+    page.get_by_role("button", name="Let dora run campaigns").click()
+    expect(page.locator('#agents-list tr[data-agent="dora"]')).to_contain_text("Agent, campaigns")
+    with live.client(headers=admin_headers(live)) as http:
+        assert http.get("/api/agents/dora/permissions").json() == {"permissions": ["campaigns"]}
     assert page.errors == []
