@@ -11,12 +11,23 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from crm.customers.variables import MissingAttribute, body_parameters, fill
+from crm.customers.variables import MissingAttribute, fill
 from crm.events import NewEvent
 from crm.events.campaigns import CampaignSkipped, campaign_stream, send_key
 from crm.events.messages import MessageQueued, chat_stream
 
 ACTOR = "system:campaigns"
+
+
+def body_parameters(filled: dict[str, str]) -> list[dict[str, Any]]:
+    """The template's ``components`` for numbered body variables, in their order."""
+    if not filled:
+        return []
+    ordered = sorted(filled.items(), key=lambda kv: (not kv[0].isdigit(),
+                                                     int(kv[0]) if kv[0].isdigit() else 0,
+                                                     kv[0]))
+    return [{"type": "body", "parameters": [{"type": "text", "text": text}
+                                            for _key, text in ordered]}]
 
 
 def is_marketing(campaign: dict[str, Any]) -> bool:
