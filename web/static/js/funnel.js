@@ -19,13 +19,16 @@ export class Funnel {
     const values = STAGES.map((stage) => Number(counts[stage] || 0));
     const data = [STAGES.map((_, i) => i), values];
     if (!this.plot) {
+      // The page's text colour (light or dark theme) for the axes drawn on the canvas.
+      const ink = getComputedStyle(this.chart).color || "#334155";
+      const grid = { stroke: "rgba(148, 163, 184, 0.25)" };
       this.plot = new uPlot({
         width: Math.max(280, this.chart.clientWidth || 600), height: 200,
         legend: { show: false }, cursor: { show: false }, select: { show: false },
         scales: { x: { time: false, range: [-0.5, STAGES.length - 0.5] }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
         axes: [
-          { splits: () => STAGES.map((_, i) => i), values: (u, splits) => splits.map((i) => LABELS[STAGES[i]] || "") },
-          { size: 50 },
+          { stroke: ink, grid, ticks: grid, splits: () => STAGES.map((_, i) => i), values: (u, splits) => splits.map((i) => LABELS[STAGES[i]] || "") },
+          { stroke: ink, grid, ticks: grid, size: 50 },
         ],
         series: [{}, { label: "Recipients", fill: "rgba(4, 120, 87, 0.75)", stroke: "#047857", paths: uPlot.paths.bars({ size: [0.6, 90] }), points: { show: false } }],
       }, data, this.chart);
