@@ -34,7 +34,7 @@ def test_create_start_and_watch_the_funnel_live(agent_page, live: LiveServer,
     sheet.write_text("Phone\n" + "".join(f"+{p}\n" for p, *_ in ROWS[20:]))
     page.locator("#c-csv").set_input_files(str(sheet))
     expect(page.locator("#c-csv-size")).to_contain_text("4 phones")
-    page.locator("#c-rate").fill("8")
+    page.locator("#c-rate").fill("5")
     page.get_by_role("button", name="Create campaign").click()
 
     detail = page.locator("#campaign-detail")
@@ -45,7 +45,7 @@ def test_create_start_and_watch_the_funnel_live(agent_page, live: LiveServer,
     page.evaluate("window.notReloaded = true")
     page.get_by_role("button", name="Start").click()
     expect(page.locator("#campaign-state")).to_have_text("running")
-    # The funnel moves while the campaign runs (at 8/s it takes about three seconds).
+    # The funnel moves while the campaign runs (at 5/s it takes about five seconds).
     expect(page.locator("#funnel-sent")).not_to_have_text("0", timeout=5000)
     page.get_by_role("button", name="Pause").click()
     expect(page.locator("#campaign-state")).to_have_text("paused")
