@@ -12,7 +12,7 @@ TAILWIND := node_modules/.bin/tailwindcss
 CSS_IN   := web/static/css/input.css
 CSS_OUT  := web/static/css/app.css
 
-.PHONY: install run test fuzz bench lint format clean browser nginx node css css-watch screenshot
+.PHONY: install run test fuzz bench lint format clean browser nginx node css css-watch screenshot charts
 
 install: $(STAMP)
 
@@ -83,6 +83,15 @@ $(TAILWIND): $(NODE_STAMP)
 css: $(TAILWIND)
 	$(TAILWIND) -i $(CSS_IN) -o $(CSS_OUT) --minify
 
+# The campaign page's charts: uPlot from the npm registry, copied ahead and committed
+# (no CDN, no Node on the server).
+UPLOT := node_modules/uplot/dist
+charts: $(TAILWIND)
+	mkdir -p web/static/vendor
+	cp $(UPLOT)/uPlot.esm.js web/static/vendor/uplot.esm.js
+	cp $(UPLOT)/uPlot.min.css web/static/vendor/uplot.min.css
+	cp node_modules/uplot/LICENSE web/static/vendor/uplot.LICENSE
+
 css-watch: $(TAILWIND)
 	$(TAILWIND) -i $(CSS_IN) -o $(CSS_OUT) --watch=always
 
@@ -92,6 +101,7 @@ screenshot: install browser
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.screenshot docs/inbox.png
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.screenshot docs/team.png --team
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.screenshot docs/phone-list.png --phone
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m tests.e2e.campaign_screenshot docs/campaigns.png
 
 bench: install
 	$(BIN)/python -m bench

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 SECTIONS = ("store", "readers", "webhook", "audit", "inbox", "stream", "send", "idle", "team",
-            "frames", "mix", "phone", "search")
+            "frames", "mix", "phone", "search", "campaigns")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -51,7 +51,8 @@ def _phone(n: int) -> str:
     return f"8529700{n % CHATS:04d}"
 
 
-def _start(data_dir: Path) -> tuple[subprocess.Popen, str, subprocess.Popen, str, str]:
+def _start(data_dir: Path, **settings: str) -> tuple[subprocess.Popen, str, subprocess.Popen,
+                                                    str, str]:
     sandbox = subprocess.Popen(
         [sys.executable, "-m", "crm.sandbox", "--port", "0", "--no-auto-reply"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
@@ -65,7 +66,7 @@ def _start(data_dir: Path) -> tuple[subprocess.Popen, str, subprocess.Popen, str
                 "CRM_LOG_LEVEL": "warning", "CRM_SANDBOX": "off",
                 "WHATSAPP_ACCESS_TOKEN": "bench-token", "WHATSAPP_APP_SECRET": SECRET,
                 "WHATSAPP_GRAPH_URL": f"{sandbox_url}/v25.0",
-                "WHATSAPP_PHONE_NUMBER_ID": PNID, "WHATSAPP_WABA_ID": WABA})
+                "WHATSAPP_PHONE_NUMBER_ID": PNID, "WHATSAPP_WABA_ID": WABA, **settings})
     server = subprocess.Popen(
         [sys.executable, "-m", "crm.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=data_dir.parent, env=env, stderr=subprocess.DEVNULL)

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     send_attempts: int = Field(8, ge=1, le=100, validation_alias=_env("CRM_SEND_ATTEMPTS"))
     send_concurrency: int = Field(
         16, ge=1, le=256, validation_alias=_env("CRM_SEND_CONCURRENCY"))
+    #: Campaigns: messages per second when a campaign names no ``rate`` (Meta's default
+    #: throughput tier is 80/s per number), and the whole-message keywords that opt a
+    #: customer out of marketing (comma-separated, case-insensitive; ``START`` opts in).
+    send_rate: float = Field(80.0, gt=0, le=10000, validation_alias=_env("CRM_SEND_RATE"))
+    opt_out_keywords: str = Field("STOP,UNSUBSCRIBE,取消訂閱",
+                                  validation_alias=_env("CRM_OPT_OUT_KEYWORDS"))
     #: The local sandbox: ``auto`` (only when no ``WHATSAPP_*`` setting is present at
     #: all, so a deployer who mistyped one variable does not get it), ``on`` or ``off``,
     #: and its port (0: any free port).

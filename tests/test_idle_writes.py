@@ -37,10 +37,10 @@ def _resting_leases(db: Path) -> int:
 def test_an_idle_server_writes_nothing(data_dir: Path) -> None:
     server = start_server(data_dir, "--workers", "2", CRM_SANDBOX="auto")
     try:
-        # The sender's, the media worker's and the automation worker's leases, all
-        # held and resting.
-        wait_until(lambda: _resting_leases(server.db_path) == 3, timeout=20,
-                   message="the three leases to rest")
+        # The sender's, the media worker's, the automation worker's and the campaign
+        # worker's leases, all held and resting.
+        wait_until(lambda: _resting_leases(server.db_path) == 4, timeout=20,
+                   message="the four leases to rest")
         before = _files(data_dir)
         deadline = time.monotonic() + WINDOW
         while time.monotonic() < deadline:  # watching for writes over a window of time

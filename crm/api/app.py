@@ -16,6 +16,7 @@ from quart import Quart
 from crm.api import (
     agents,
     automations,
+    campaigns,
     contacts,
     contacts_page,
     errors,
@@ -26,6 +27,7 @@ from crm.api import (
     notes,
     notifications,
     openapi,
+    optouts,
     pages,
     presence,
     pwa,
@@ -46,6 +48,7 @@ from crm.api import export as export_api
 from crm.api import media as media_api
 from crm.api.services import HealthFact, Services
 from crm.automation import worker as automation
+from crm.campaigns import worker as campaign_worker
 from crm.config import Settings
 from crm.customers import interval as customers_sync
 from crm.events import Database
@@ -66,7 +69,8 @@ BLUEPRINTS = (health.blueprint, reads.blueprint, webhook.blueprint, stream.bluep
               channel_api.blueprint, openapi.blueprint,
               team.blueprint, notes.blueprint, labels.blueprint, quick_replies.blueprint,
               notifications.blueprint, presence.blueprint, automations.blueprint,
-              pwa.blueprint, contacts.blueprint, contacts_page.blueprint, search.blueprint)
+              pwa.blueprint, contacts.blueprint, contacts_page.blueprint, search.blueprint,
+              campaigns.blueprint, optouts.blueprint)
 
 #: Jinja templates of the server-rendered pages (sign-in, ...).
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
@@ -105,6 +109,7 @@ def create_app(settings: Settings) -> Quart:
         crm.media_worker = await media_worker.start(settings, db, crm.stopping,
                                                     crm.sending.graph)
         crm.automation = await automation.start(settings, db, crm.stopping)
+        crm.campaigns = await campaign_worker.start(settings, db, crm.stopping)
         crm.health_facts = health_facts(crm)
 
     @app.after_serving
@@ -113,6 +118,8 @@ def create_app(settings: Settings) -> Quart:
         if crm is not None:
             if crm.automation is not None:
                 await automation.stop(crm.automation)
+            if crm.campaigns is not None:
+                await campaign_worker.stop(crm.campaigns)
             if crm.media_worker is not None:
                 await media_worker.stop(crm.media_worker, crm.stopping)
             if crm.sending is not None:

@@ -69,7 +69,7 @@ def _page(body: str) -> Response:
 
 #: Each page's own module: not preloaded by the others.
 ENTRY_POINTS = ("app.js", "agents_page.js", "automations_page.js", "contacts_page.js",
-                "theme.js", "shell.js")
+                "theme.js", "shell.js", "campaigns_page.js", "funnel.js")
 
 
 def modules(root: Path = STATIC / "js") -> list[str]:

@@ -17,6 +17,7 @@ from itsdangerous import Signer
 from quart import current_app
 
 from crm.automation.worker import AutomationRunner
+from crm.campaigns.worker import CampaignWorker
 from crm.config import Settings
 from crm.events import Database
 from crm.media.worker import MediaRunner
@@ -47,6 +48,8 @@ class Services:
     stream: LiveStream | None = None
     sending: Sending | None = None
     media_worker: MediaRunner | None = None
+    #: Queues running campaigns' recipients (``crm.campaigns``).
+    campaigns: CampaignWorker | None = None
     customers_sync: asyncio.Task[None] | None = None
     #: Presence, the snooze worker and the round-robin assigner.
     team: Team | None = None

@@ -27,6 +27,7 @@ from crm.api.errors import (
 )
 from crm.api.guard import public
 from crm.api.services import SecretSource, services
+from crm.campaigns.keywords import keyword_events
 from crm.config import Settings
 from crm.events import utcnow
 from crm.projections import webhooks
@@ -123,6 +124,8 @@ async def receive() -> Response:
         events = await asyncio.to_thread(parse_webhook, body, received_at, ours)
     else:
         events = parse_webhook(body, received_at, ours)
+    # A whole-message STOP (or START) beside the message: see crm.campaigns.keywords.
+    events = [*events, *keyword_events(events, crm.settings.opt_out_keywords)]
     if events:
         try:
             await crm.db.record(events)

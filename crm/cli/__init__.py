@@ -22,6 +22,7 @@ COMMANDS = (
     "crm.cli.simulate",
     "crm.cli.templates",
     "crm.cli.sandbox",
+    "crm.cli.campaigns",
 )
 
 

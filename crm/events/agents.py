@@ -77,3 +77,11 @@ class SessionClosed(Event):
     type = "session.closed"
     agent: str
     session_sha256: str
+
+
+class AgentPermissions(Event):
+    """The agent's permissions beyond an ordinary agent's (today: ``campaigns``)."""
+
+    type = "agent.permissions"
+    name: str
+    permissions: list[str]

@@ -113,6 +113,9 @@ class MessageQueued(Event):
     agent: str | None = None
     #: Set when a rule did it: ``{rule_id, name, version}`` (``crm.automation``).
     automation: dict[str, Any] | None = None
+    #: The campaign that sent it (``crm.campaigns``): the sender serves these last.
+    campaign: str | None = None
+    campaign_name: str | None = None
 
 
 class MessageSent(Event):

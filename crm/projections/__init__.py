@@ -6,6 +6,7 @@ from crm.projections import (
     agents,
     automation_periods,
     automations,
+    campaigns,
     channel,
     chats,
     customers,
@@ -15,6 +16,8 @@ from crm.projections import (
     messages,
     notes,
     notifications,
+    optouts,
+    permissions,
     quick_replies,
     search,
     templates,
@@ -36,7 +39,9 @@ PROJECTIONS: tuple[Projection, ...] = (identities.PROJECTION, messages.PROJECTIO
                                        labels.PROJECTION, quick_replies.PROJECTION,
                                        notes.PROJECTION, notifications.PROJECTION,
                                        automations.PROJECTION, automation_periods.PROJECTION,
-                                       search.PROJECTION)
+                                       search.PROJECTION,
+                                       campaigns.PROJECTION, optouts.PROJECTION,
+                                       permissions.PROJECTION)
 
 
 def fold_options(settings: Settings | None) -> FoldOptions:

@@ -28,14 +28,13 @@ CURSOR = re.compile(r"c[0-9]{1,18}|p[A-Za-z0-9.]{0,200}")
 
 
 def opted_out_sql(key: str) -> str:
-    """SQL true when the customer of chat key ``key`` (an SQL expression) stopped
-    marketing messages (Meta's ``user_preferences`` webhook, ``account`` projection).
+    """SQL true when the customer of chat key ``key`` (an SQL expression) is opted out
+    of marketing: a STOP keyword, Meta's ``user_preferences`` or 131050, or an admin
+    (the ``optouts`` projection; ``crm.projections.optouts.opted_out`` for one phone).
 
-    The one place the contact list learns the opt-out state: the campaigns' fuller
-    opt-out projection replaces this body when it lands."""
-    return ("EXISTS (SELECT 1 FROM customer_preferences p WHERE p.category = "
-            "'marketing_messages' AND p.value = 'stop' AND (p.phone = " + key +
-            " OR p.phone IN (SELECT identifier FROM identities WHERE chat = " + key + ")))")
+    The one place the contact list learns the opt-out state."""
+    return ("EXISTS (SELECT 1 FROM opt_outs o WHERE o.opted_out = 1 AND (o.phone = " + key +
+            " OR o.phone IN (SELECT identifier FROM identities WHERE chat = " + key + ")))")
 
 
 #: The customer-list row of a chat ``c``: keyed by the chat key or one of its phones.

@@ -251,6 +251,8 @@ def on_queued(event: RecordedEvent, tx: Transaction) -> None:
     extra: dict[str, Any] = {"template": data["template"]} if data.get("template") else {}
     if data.get("automation"):  # a rule's message: the thread says which rule sent it
         extra["automation"] = data["automation"]
+    if data.get("campaign"):  # the thread shows the campaign above the customer's reply
+        extra["campaign"] = {"id": data["campaign"], "name": data.get("campaign_name")}
     tx.execute(
         "INSERT OR IGNORE INTO messages (id, phone, direction, type, text, caption, media, "
         "timestamp, ts, status, reply_to, agent, extra, position) "
@@ -338,7 +340,7 @@ HANDLERS: dict[str, Handler] = {
 }
 
 PROJECTION = Projection(
-    name="messages", version=3, schema=SCHEMA, tables=("messages", "pending_by_wamid"),
+    name="messages", version=4, schema=SCHEMA, tables=("messages", "pending_by_wamid"),
     handlers=HANDLERS,
     # The heaviest, folded beside the others during replay, with what it reads:
     # identities (the chat key of each event), then customers and chats.

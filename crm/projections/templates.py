@@ -48,7 +48,8 @@ def on_fetched(event: RecordedEvent, tx: Transaction) -> None:
         components = template.get("components")
         extra = {k: v for k, v in template.items() if k not in _CORE}
         rows.append((name, language, template.get("category"), template.get("status"),
-                     json.dumps(components if isinstance(components, list) else []),
+                     json.dumps(components if isinstance(components, list) else [],
+                                sort_keys=True),
                      json.dumps(extra, sort_keys=True), event.occurred_at))
     tx.executemany(
         "INSERT OR REPLACE INTO templates (name, language, category, status, components, "
@@ -57,7 +58,7 @@ def on_fetched(event: RecordedEvent, tx: Transaction) -> None:
 
 
 PROJECTION = Projection(
-    name="templates", version=1, schema=SCHEMA, tables=("templates", "templates_fetched"),
+    name="templates", version=2, schema=SCHEMA, tables=("templates", "templates_fetched"),
     handlers={"templates.fetched": on_fetched},
 )
 

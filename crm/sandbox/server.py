@@ -159,10 +159,10 @@ class Handler(BaseHTTPRequestHandler):
     def _record(self, endpoint: str, outcome: str, **extra: Any) -> None:
         self.server.sandbox.record(endpoint, outcome, **extra, **self.note)
 
-    def _faulted(self, endpoint: str, **extra: Any) -> bool:
+    def _faulted(self, endpoint: str, to: str | None = None, **extra: Any) -> bool:
         """Apply the next fault of this endpoint; True if the request is answered."""
         sandbox = self.server.sandbox
-        fault = sandbox.take_fault(endpoint)
+        fault = sandbox.take_fault(endpoint, to)
         if fault is None:
             return False
         if fault.kind == "drop":
@@ -233,7 +233,8 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(200, {"success": True})
             return
         opaque = payload.get("biz_opaque_callback_data")
-        if self._faulted("messages", message_id=opaque):
+        to = str(payload.get("to") or payload.get("recipient") or "").lstrip("+") or None
+        if self._faulted("messages", to, message_id=opaque):
             return
         problem = _invalid(payload, sandbox)
         if problem is not None:

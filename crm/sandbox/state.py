@@ -71,6 +71,8 @@ class Fault:
     title: str | None = None
     details: str | None = None
     seconds: float = 0.0
+    #: Only requests to this recipient (digits) meet the fault; None: any request.
+    to: str | None = None
 
     def error_body(self) -> tuple[int, dict[str, Any]]:
         title = self.title or TITLES.get(self.code, "Sandbox error")
@@ -133,7 +135,8 @@ class Sandbox:
                         times=int(spec.get("times", 1)),
                         code=int(spec.get("code", 131000)), http_status=spec.get("http_status"),
                         title=spec.get("title"), details=spec.get("details"),
-                        seconds=float(spec.get("seconds", 0.0))))
+                        seconds=float(spec.get("seconds", 0.0)),
+                        to=str(spec["to"]).lstrip("+") if spec.get("to") else None))
             if "clear_faults" in body:
                 self.faults = {e: [] for e in ENDPOINTS}
             if "auto_reply" in body:
@@ -149,16 +152,17 @@ class Sandbox:
         if body.get("secret"):
             self.poster.secret = str(body["secret"])
 
-    def take_fault(self, endpoint: str) -> Fault | None:
+    def take_fault(self, endpoint: str, to: str | None = None) -> Fault | None:
+        """The next fault of ``endpoint`` that applies to a request to ``to``."""
         with self.lock:
             queue = self.faults[endpoint]
-            if not queue:
+            fault = next((f for f in queue if f.to is None or f.to == to), None)
+            if fault is None:
                 return None
-            fault = queue[0]
             if fault.times > 0:
                 fault.times -= 1
                 if fault.times == 0:
-                    queue.pop(0)
+                    queue.remove(fault)
             return fault
 
     def record(self, endpoint: str, outcome: str, **extra: Any) -> None:

@@ -70,6 +70,10 @@ class Sender:
         self._chats: dict[str, asyncio.Task[None]] = {}
         self._open: dict[int, str] = {}  # request position -> message id
         self._slots = asyncio.Semaphore(settings.send_concurrency)
+        #: Campaign sends also take one of these: a quarter of the slots (at least one)
+        #: stays free for agents' replies, which never wait behind a campaign.
+        self._bulk = asyncio.Semaphore(max(1, settings.send_concurrency
+                                           - max(1, settings.send_concurrency // 4)))
         self._tail = 0
         self._healthy = True
         self._flagged: int | None = None
@@ -204,6 +208,7 @@ class Sender:
         """Send one request to its end; False if it was left for a later process."""
         attempt = request.attempts
         ambiguous = 0
+        bulk = bool(request.data.get("campaign"))
         media_id: str | None = None
         while True:
             if self._stopping():
@@ -211,7 +216,7 @@ class Sender:
             attempt += 1
             sending = False  # only a failed send (not an upload) may have reached the customer
             try:
-                async with self._slots:
+                async with self._bulk if bulk else _FREE, self._slots:
                     if request.data.get("media") and media_id is None:
                         media_id = await self._upload(request)
                     payload = outbound.message_payload(
@@ -230,7 +235,10 @@ class Sender:
             except GraphError as error:
                 await self._health(error)
                 ambiguous += sending and error.ambiguous
-                if error.transient and attempt < self.settings.send_attempts:
+                # A campaign message that may have reached Meta is never sent again: the
+                # recipient would get it twice (an agent decides, as for an unknown fate).
+                again = not (bulk and ambiguous)
+                if error.transient and again and attempt < self.settings.send_attempts:
                     delay = backoff(attempt, self.settings.send_retry_base,
                                     self.settings.send_retry_max)
                     log.info("message %s: %s; again in %.2fs", request.message_id, error, delay)
@@ -303,6 +311,9 @@ class Sender:
         else:
             return
         await self.db.record([event])
+
+
+_FREE = contextlib.nullcontext()
 
 
 async def _wait_any(events: tuple[asyncio.Event, ...], timeout: float) -> None:

@@ -58,14 +58,40 @@ function adminButton(agent) {
   });
 }
 
-function agentRow(agent) {
+// The campaigns permission of an ordinary agent (admins have every permission).
+function campaignsButton(agent, permissions) {
+  if (agent.disabled || agent.admin || !permissions) return null;
+  const allowed = permissions.includes("campaigns");
+  return h("button", {
+    type: "button", class: `${BUTTON} ring-slate-300`,
+    "aria-label": allowed ? `Stop ${agent.name} running campaigns` : `Let ${agent.name} run campaigns`,
+    text: allowed ? "No campaigns" : "Allow campaigns",
+    onclick: () => run(() => api(`/api/agents/${encodeURIComponent(agent.name)}/permissions`, { method: "PUT", json: { permissions: allowed ? [] : ["campaigns"] } }),
+      allowed ? `${agent.name} may no longer run campaigns.` : `${agent.name} may now run campaigns.`),
+  });
+}
+
+async function permissionsOf(agents) {
+  const found = new Map();
+  await Promise.all(agents.filter((a) => !a.admin && !a.disabled).map(async (a) => {
+    try {
+      found.set(a.name, (await api(`/api/agents/${encodeURIComponent(a.name)}/permissions`)).permissions || []);
+    } catch {
+      found.set(a.name, null);
+    }
+  }));
+  return found;
+}
+
+function agentRow(agent, permissions) {
   return h("tr", { dataset: { agent: agent.name } },
     h("td", { class: "py-1.5 font-medium", text: agent.name }),
-    h("td", { text: agent.admin ? "Admin" : "Agent" }),
+    h("td", { text: agent.admin ? "Admin" : (permissions || []).includes("campaigns") ? "Agent, campaigns" : "Agent" }),
     h("td", { text: agent.disabled ? "Disabled" : "Active" }),
     h("td", { class: "flex flex-wrap justify-end gap-2 py-1.5" },
       agent.disabled ? null : passwordForm(agent),
       adminButton(agent),
+      campaignsButton(agent, permissions),
       agent.disabled || agent.name === me ? null : h("button", {
         type: "button", class: `${BUTTON} text-red-700 ring-red-200`, "aria-label": `Disable ${agent.name}`, text: "Disable",
         onclick: () => {
@@ -89,7 +115,8 @@ function tokenRow(token) {
 
 async function load() {
   const [{ agents }, { tokens }] = await Promise.all([api("/api/agents"), api("/api/tokens")]);
-  $("#agents-list").replaceChildren(...agents.map(agentRow));
+  const permissions = await permissionsOf(agents);
+  $("#agents-list").replaceChildren(...agents.map((agent) => agentRow(agent, permissions.get(agent.name))));
   $("#tokens-list").replaceChildren(...tokens.map(tokenRow));
   const select = $("#token-agent");
   const chosen = select.value;

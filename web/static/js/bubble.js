@@ -105,6 +105,13 @@ function reactions(message) {
     })));
 }
 
+// A campaign's message names its campaign (the customer's reply comes right below it).
+function campaignOf(message) {
+  const campaign = message.campaign;
+  if (!campaign || typeof campaign !== "object" || !campaign.id) return null;
+  return h("a", { class: "campaign mb-0.5 block text-[11px] font-medium text-emerald-800 hover:underline", href: `/campaigns#${encodeURIComponent(campaign.id)}`, text: `Campaign: ${campaign.name || campaign.id}` });
+}
+
 export function renderMessage(message, ctx) {
   if (message.direction === "note") return renderNote(message);
   const out = message.direction === "out";
@@ -117,6 +124,7 @@ export function renderMessage(message, ctx) {
       system ? "bg-amber-50 text-center" : out ? "rounded-tr-none bg-bubble-out" : "rounded-tl-none bg-white"}`,
   },
     srOnly(`${out ? "Sent by" : "From"} ${author(message, ctx)}: `),
+    campaignOf(message),
     marks(message),
     quote(message, ctx),
     content(shown, ctx),

@@ -1,6 +1,8 @@
 // The customer-list row of the open chat (name and attributes from the sheet or CSV),
 // and what the customer told Meta about marketing messages (stopped, resumed), behind a
-// "Customer details" button in the thread header.
+// "Customer details" button in the thread header. Also whether the customer opted out
+// of marketing (a STOP keyword, Meta's preferences or 131050): campaigns skip them, and
+// an admin may opt them back in.
 
 import { api } from "./api.js";
 import { $, h } from "./dom.js";
@@ -14,6 +16,7 @@ export class CustomerPanel {
     this.source = $("#customer-source");
     this.preferences = $("#customer-preferences");
     this.edit = $("#customer-edit");
+    this.admin = $("#app")?.dataset.admin === "true";
     this.phone = null;
     this.toggle.addEventListener("click", () => {
       const open = this.panel.hidden;
@@ -27,6 +30,7 @@ export class CustomerPanel {
     if (this.edit) this.edit.href = `/contacts?q=${encodeURIComponent(phone)}`;
     let customer = null;
     let preferences = [];
+    let optOut = null;
     const key = encodeURIComponent(phone);
     try {
       customer = (await api(`/api/customers/${key}`)).customer;
@@ -39,13 +43,20 @@ export class CustomerPanel {
     } catch {
       preferences = [];
     }
+    try {
+      optOut = (await api(`/api/customers/${key}/opt-out`)).opt_out;
+    } catch {
+      optOut = null;
+    }
     if (phone !== this.phone) return;
     const attributes = Object.entries((customer && customer.attributes) || {})
       .filter(([, value]) => value !== null && value !== undefined && value !== "");
     this.preferences.replaceChildren(...preferences.map((p) => h("li", { class: "preference", text: preferenceText(p) })));
-    this.preferences.hidden = !preferences.length;
-    this.toggle.hidden = !customer && !preferences.length;
-    if (!customer && !preferences.length) {
+    if (optOut && optOut.opted_out) this.preferences.append(this.optOutItem(phone, optOut));
+    const told = preferences.length || (optOut && optOut.opted_out);
+    this.preferences.hidden = !told;
+    this.toggle.hidden = !customer && !told;
+    if (!customer && !told) {
       this.panel.hidden = true;
       this.toggle.setAttribute("aria-expanded", "false");
       return;
@@ -62,6 +73,24 @@ export class CustomerPanel {
     if (!attributes.length) this.list.append(h("dt", { class: "text-slate-500", text: "No other details on the customer list." }));
     this.source.textContent = [customer.source ? `From ${customer.source}` : "", customer.updated_at ? `updated ${fullTime(customer.updated_at)}` : ""]
       .filter(Boolean).join(", ");
+  }
+
+  optOutItem(phone, optOut) {
+    const item = h("li", { class: "opt-out font-medium text-amber-700", text: optOutText(optOut) });
+    if (this.admin) {
+      const back = h("button", { type: "button", class: "ml-2 rounded border border-slate-300 px-1 text-slate-700 hover:bg-slate-100", text: "Opt back in" });
+      back.addEventListener("click", async () => {
+        back.disabled = true;
+        try {
+          await api(`/api/customers/${encodeURIComponent(phone)}/opt-out`, { method: "POST", json: { opted_out: false } });
+          await this.show(phone);
+        } catch {
+          back.disabled = false;
+        }
+      });
+      item.append(back);
+    }
+    return item;
   }
 
   clear() {
@@ -81,4 +110,14 @@ export function preferenceText(preference) {
   const when = preference.at ? ` on ${fullTime(preference.at)}` : "";
   const detail = preference.detail ? `: ${preference.detail}` : "";
   return `Customer ${choice} ${category}${when}${detail}`;
+}
+
+const SOURCES = { keyword: "wrote", user_preferences: "told WhatsApp", meta: "WhatsApp answered", admin: "set by" };
+
+// "Opted out of marketing: wrote STOP on (date)". Campaigns of marketing templates skip them.
+export function optOutText(optOut) {
+  const how = SOURCES[optOut.source] || optOut.source || "";
+  const detail = optOut.detail ? ` ${optOut.detail}` : "";
+  const when = optOut.at ? ` on ${fullTime(optOut.at)}` : "";
+  return `Opted out of marketing: ${how}${detail}${when}`;
 }
