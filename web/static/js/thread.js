@@ -233,8 +233,15 @@ export class Thread {
   }
 
   // A message we know about now (an answer to our own send, say): show it at once.
+  // One the thread already has stays as it is: the stream's row for it is as new as
+  // this answer or newer (a send that failed at once is "failed" before its answer
+  // saying "queued" arrives).
   upsert(message, { scroll = false } = {}) {
     if (!this.phone || message.phone !== this.phone) return;
+    if (this.messages.has(message.id)) {
+      if (scroll) this.toBottom();
+      return;
+    }
     // Around a search result, newer pages unloaded: the agent's own message takes them
     // to the newest page, where it is.
     if (this.newer && !this.messages.has(message.id)) {
