@@ -170,8 +170,6 @@ def measure(browser, mode: str, template: Path, tmp: Path) -> dict[str, Any]:
     port = free_port()
     process = start_crm(data, port, CRM_STREAM_FRAMES=mode, CRM_STREAMS_PER_AGENT="100")
     url = f"http://127.0.0.1:{port}"
-    context = browser.new_context()
-    context.add_init_script(PROBE)
     requests = {"count": 0, "counting": False}
 
     def watch(request) -> None:
@@ -180,10 +178,22 @@ def measure(browser, mode: str, template: Path, tmp: Path) -> dict[str, Any]:
                 and not path.endswith("/api/stream")):
             requests["count"] += 1
 
-    context.on("request", watch)
+    # A browser holds at most 6 connections to one host per profile, and each tab's
+    # stream keeps one: each tab gets a context of its own (the same signed-in session),
+    # as tabs on several agents' machines would.
+    signed = browser.new_context()
+    sign_in(signed, url)
+    session = signed.storage_state()
+    signed.close()
+    contexts = []
     try:
-        first = sign_in(context, url)
-        pages = [first] + [context.new_page() for _ in range(TABS - 1)]
+        pages = []
+        for _ in range(TABS):
+            context = browser.new_context(storage_state=session)
+            context.add_init_script(PROBE)
+            context.on("request", watch)
+            contexts.append(context)
+            pages.append(context.new_page())
         for k, page in enumerate(pages):
             page.goto(f"{url}/#/chat/{phone_of(k)}")
         for page in pages:
@@ -224,7 +234,8 @@ def measure(browser, mode: str, template: Path, tmp: Path) -> dict[str, Any]:
         return {"requests": requests["count"], "delivered": delivered, "wall": wall,
                 "cpu": cpu, "latencies": latencies, "sent": sent, "late": feeder.late}
     finally:
-        context.close()
+        for context in contexts:
+            context.close()
         stop(process)
 
 
@@ -269,7 +280,7 @@ def report(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join([
         "## Stream frames: rows against hints (`python -m bench frames`)",
         "",
-        f"{TABS} inbox tabs (headless chromium, one context), each with one of {CHATS} chats "
+        f"{TABS} inbox tabs (headless chromium, a context each), each with one of {CHATS} chats "
         f"open; Meta's statuses at {RATE}/s ({PER_WEBHOOK} per signed webhook) over every chat, "
         f"a customer message to an open chat every {MARK_EVERY} s; {SECONDS:.0f} s measured after "
         f"{WARMUP:.0f} s of warm-up; one `crm serve` worker. Requests: the tabs' `GET /api/...` "
